@@ -1,0 +1,55 @@
+/**
+ * The edge of every task: runs its main function and turns expected failures into one line and an exit code.
+ *
+ * - {@link ConfigError} and {@link UsageError}: the user must fix the input, exit code 2.
+ * - {@link TaskError}: the job could not be done (broker down, Maven failed), exit code 1.
+ * - Anything else is a bug: the stack trace is printed, exit code 1.
+ */
+import { ConfigError } from "./config.ts";
+
+/** Bad command-line input. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** An expected failure of the job itself, explained in one line. */
+export class TaskError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TaskError";
+  }
+}
+
+/** Exit code for input the user must fix. */
+export const EXIT_USAGE = 2;
+
+/** Runs `main` and exits with its code (0 when it returns nothing). */
+export async function runTask(name: string, main: () => Promise<number | void>): Promise<never> {
+  try {
+    Deno.exit((await main()) ?? 0);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      console.error(`${name}: ${error.message}`);
+      Deno.exit(EXIT_USAGE);
+    }
+    if (error instanceof TaskError) {
+      const cause = error.cause instanceof Error ? ` (${error.cause.message})` : "";
+      console.error(`${name}: ${error.message}${cause}`);
+      Deno.exit(1);
+    }
+    console.error(`${name}: unexpected failure`, error);
+    Deno.exit(1);
+  }
+}
+
+/** Resolves when SIGINT or SIGTERM arrives; the returned signal aborts at that moment. */
+export function shutdownSignal(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  return controller.signal;
+}

@@ -1,0 +1,193 @@
+/**
+ * Every setting the pipeline reads from the environment, parsed once at the edge of each task.
+ *
+ * Each task runs with `--allow-env` scoped to the names it needs, so loaders are split by concern
+ * and read only their own variables. A bad value throws {@link ConfigError}, which the task runner
+ * turns into one line and exit code 2.
+ */
+
+/** Anything that can look up an environment variable: `Deno.env`, or a `Map` in tests. */
+export interface Env {
+  get(name: string): string | undefined;
+}
+
+/** A setting whose value cannot be used; the message names the variable, its value and what is allowed. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, readonly value: string, readonly expected: string) {
+    super(`${variable}="${value}" is invalid: expected ${expected}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** The documented settings: name → default and meaning. `.env.example` and the README list exactly these. */
+export const SETTINGS = {
+  KAFKA_BROKERS: {
+    default: "localhost:9092",
+    doc:
+      "Comma-separated bootstrap brokers (host:port). The local broker listens on the first; its controller on port + 1.",
+  },
+  KAFKA_DATA_DIR: { default: "data/kafka", doc: "Where the local broker keeps its logs, config, PID and server.log." },
+  KAFKA_HEAP: { default: "512m", doc: "JVM heap of each local broker (-Xmx/-Xms), e.g. 512m or 1g." },
+  KAFKA_TOPIC_PARTITIONS: { default: "3", doc: "Partitions of crypto.trades.v1 and crypto.trades.dlq.v1." },
+  KAFKA_REPLICATION_FACTOR: { default: "1", doc: "Replication factor of both topics (3 on a 3-broker cluster)." },
+  KAFKA_MIN_INSYNC_REPLICAS: { default: "1", doc: "min.insync.replicas of both topics (2 on a 3-broker cluster)." },
+  KAFKA_RETENTION_HOURS: { default: "168", doc: "retention.ms of crypto.trades.v1, in hours (-1 keeps forever)." },
+  KAFKA_DLQ_RETENTION_HOURS: {
+    default: "720",
+    doc: "retention.ms of crypto.trades.dlq.v1, in hours (-1 keeps forever).",
+  },
+  BINANCE_WS_URL: { default: "wss://stream.binance.com:9443", doc: "Exchange WebSocket base URL (ws:// or wss://)." },
+  BINANCE_REST_URL: { default: "https://api.binance.com", doc: "Exchange REST base URL for backfill and klines." },
+  SYMBOLS: { default: "BTCUSDT", doc: "Comma-separated symbols to capture, e.g. BTCUSDT,ETHUSDT (at most 1024)." },
+  LAKE_DIR: { default: "data/parquet", doc: "Root of the Hive-partitioned Parquet lake." },
+  DUCKDB_PATH: { default: "data/duckdb/crypto.duckdb", doc: "DuckDB database file holding the marts." },
+} as const satisfies Record<string, { default: string; doc: string }>;
+
+/** The name of a documented setting. */
+export type SettingName = keyof typeof SETTINGS;
+
+/** One broker address. */
+export interface BrokerAddress {
+  host: string;
+  port: number;
+}
+
+/** Where the brokers are and how the local ones run. */
+export interface KafkaConfig {
+  brokers: BrokerAddress[];
+  dataDir: string;
+  heap: string;
+}
+
+/** How the pipeline's topics are created. */
+export interface TopicConfig {
+  partitions: number;
+  replicationFactor: number;
+  minInsyncReplicas: number;
+  retentionHours: number;
+  dlqRetentionHours: number;
+}
+
+/** Where the exchange is and what to capture from it. */
+export interface ExchangeConfig {
+  wsUrl: URL;
+  restUrl: URL;
+  symbols: string[];
+}
+
+/** Where data rests. */
+export interface StorageConfig {
+  lakeDir: string;
+  duckdbPath: string;
+}
+
+/** Reads KAFKA_BROKERS, KAFKA_DATA_DIR and KAFKA_HEAP. */
+export function loadKafkaConfig(env: Env): KafkaConfig {
+  return {
+    brokers: parseBrokers("KAFKA_BROKERS", read(env, "KAFKA_BROKERS")),
+    dataDir: parsePath("KAFKA_DATA_DIR", read(env, "KAFKA_DATA_DIR")),
+    heap: parseHeap("KAFKA_HEAP", read(env, "KAFKA_HEAP")),
+  };
+}
+
+/** Reads the KAFKA_TOPIC_* settings and checks they fit together. */
+export function loadTopicConfig(env: Env): TopicConfig {
+  const config = {
+    partitions: parseInteger("KAFKA_TOPIC_PARTITIONS", read(env, "KAFKA_TOPIC_PARTITIONS"), 1, 10_000),
+    replicationFactor: parseInteger("KAFKA_REPLICATION_FACTOR", read(env, "KAFKA_REPLICATION_FACTOR"), 1, 32),
+    minInsyncReplicas: parseInteger("KAFKA_MIN_INSYNC_REPLICAS", read(env, "KAFKA_MIN_INSYNC_REPLICAS"), 1, 32),
+    retentionHours: parseRetention("KAFKA_RETENTION_HOURS", read(env, "KAFKA_RETENTION_HOURS")),
+    dlqRetentionHours: parseRetention("KAFKA_DLQ_RETENTION_HOURS", read(env, "KAFKA_DLQ_RETENTION_HOURS")),
+  };
+  if (config.minInsyncReplicas > config.replicationFactor) {
+    throw new ConfigError(
+      "KAFKA_MIN_INSYNC_REPLICAS",
+      String(config.minInsyncReplicas),
+      `a number no larger than KAFKA_REPLICATION_FACTOR (${config.replicationFactor})`,
+    );
+  }
+  return config;
+}
+
+/** Reads BINANCE_WS_URL, BINANCE_REST_URL and SYMBOLS. */
+export function loadExchangeConfig(env: Env): ExchangeConfig {
+  return {
+    wsUrl: parseUrl("BINANCE_WS_URL", read(env, "BINANCE_WS_URL"), ["ws:", "wss:"]),
+    restUrl: parseUrl("BINANCE_REST_URL", read(env, "BINANCE_REST_URL"), ["http:", "https:"]),
+    symbols: parseSymbols("SYMBOLS", read(env, "SYMBOLS")),
+  };
+}
+
+/** Reads LAKE_DIR and DUCKDB_PATH. */
+export function loadStorageConfig(env: Env): StorageConfig {
+  return {
+    lakeDir: parsePath("LAKE_DIR", read(env, "LAKE_DIR")),
+    duckdbPath: parsePath("DUCKDB_PATH", read(env, "DUCKDB_PATH")),
+  };
+}
+
+function read(env: Env, name: SettingName): string {
+  const value = env.get(name)?.trim();
+  return value === undefined || value === "" ? SETTINGS[name].default : value;
+}
+
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** Parses `host:port[,host:port…]`; IPv6 literals are not accepted because kafkajs cannot take them unbracketed. */
+export function parseBrokers(name: string, value: string): BrokerAddress[] {
+  const expected = "comma-separated host:port pairs such as localhost:9092";
+  const brokers = value.split(",").map((item) => item.trim()).filter((item) => item !== "").map((item) => {
+    const match = /^([^:]+):(\d{1,5})$/.exec(item);
+    const port = Number(match?.[2]);
+    if (!match || !HOST.test(match[1]!) || port < 1 || port > 65535) throw new ConfigError(name, value, expected);
+    return { host: match[1]!, port };
+  });
+  if (brokers.length === 0) throw new ConfigError(name, value, expected);
+  return brokers;
+}
+
+/** Parses a whole number within [min, max]. */
+export function parseInteger(name: string, value: string, min: number, max: number): number {
+  const number = /^-?\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    throw new ConfigError(name, value, `a whole number from ${min} to ${max}`);
+  }
+  return number;
+}
+
+function parseRetention(name: string, value: string): number {
+  if (value === "-1") return -1;
+  return parseInteger(name, value, 1, 876_000); // up to 100 years; -1 means forever
+}
+
+/** Parses an absolute URL whose scheme is one of `protocols`. */
+export function parseUrl(name: string, value: string, protocols: string[]): URL {
+  const expected = `a ${protocols.map((p) => p.replace(":", "://")).join(" or ")} URL`;
+  if (!URL.canParse(value)) throw new ConfigError(name, value, expected);
+  const url = new URL(value);
+  if (!protocols.includes(url.protocol)) throw new ConfigError(name, value, expected);
+  return url;
+}
+
+/** Parses a comma-separated list of exchange symbols into upper case, without repeats. */
+export function parseSymbols(name: string, value: string): string[] {
+  const symbols = [...new Set(value.split(",").map((s) => s.trim().toUpperCase()).filter((s) => s !== ""))];
+  if (symbols.length === 0 || symbols.length > 1024 || !symbols.every((s) => /^[A-Z0-9]{2,20}$/.test(s))) {
+    throw new ConfigError(
+      name,
+      value,
+      "1 to 1024 comma-separated symbols of 2-20 letters or digits, e.g. BTCUSDT,ETHUSDT",
+    );
+  }
+  return symbols;
+}
+
+function parsePath(name: string, value: string): string {
+  if (value.includes("\0")) throw new ConfigError(name, value, "a file system path");
+  return value;
+}
+
+function parseHeap(name: string, value: string): string {
+  if (!/^\d{1,6}[mMgG]$/.test(value)) throw new ConfigError(name, value, "a JVM heap size such as 512m or 1g");
+  return value.toLowerCase();
+}

@@ -1,0 +1,51 @@
+/**
+ * The one place that builds kafkajs clients, so every task talks to the brokers the same way.
+ *
+ * kafkajs reads NODE_ENV and a few KAFKAJS_* variables at import time: every task that imports this
+ * module lists them in its `--allow-env` (see deno.json).
+ */
+import process from "node:process";
+import { Kafka, type KafkaConfig, type LogEntry, logLevel } from "kafkajs";
+import type { BrokerAddress } from "../config.ts";
+
+// kafkajs 2.2.4 schedules its throttle check with a negative delay when not throttled;
+// the timer still fires at once, so the warning is noise. Every other process warning is still printed.
+process.removeAllListeners("warning");
+process.on("warning", (warning) => {
+  if (warning.name !== "TimeoutNegativeWarning") console.error(`${warning.name}: ${warning.message}`);
+});
+
+/** Options beyond the broker list. */
+export interface ClientOptions {
+  /** Default: `crypto-pipeline`. */
+  clientId?: string;
+  /** Default: warnings and errors. `quiet` logs nothing (used while probing a starting broker). */
+  quiet?: boolean;
+  /** Milliseconds to wait for a TCP connection. Default: 3000. */
+  connectionTimeout?: number;
+  /** kafkajs retry policy. Default: kafkajs's own. */
+  retry?: KafkaConfig["retry"];
+}
+
+/** `host:port` strings as kafkajs expects them. */
+export function brokerList(brokers: BrokerAddress[]): string[] {
+  return brokers.map((broker) => `${broker.host}:${broker.port}`);
+}
+
+/** A kafkajs client whose log lines are one line each on stderr. */
+export function createKafka(brokers: BrokerAddress[], options: ClientOptions = {}): Kafka {
+  return new Kafka({
+    clientId: options.clientId ?? "crypto-pipeline",
+    brokers: brokerList(brokers),
+    connectionTimeout: options.connectionTimeout ?? 3000,
+    logLevel: options.quiet ? logLevel.NOTHING : logLevel.WARN,
+    logCreator: () => writeLogEntry,
+    ...(options.retry ? { retry: options.retry } : {}),
+  });
+}
+
+function writeLogEntry({ namespace, level, log }: LogEntry): void {
+  const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
+  const detail = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : "";
+  console.error(`kafkajs ${logLevel[level] ?? level} [${namespace}] ${message}${detail}`);
+}

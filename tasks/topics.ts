@@ -1,0 +1,31 @@
+/**
+ * `deno task topics`: creates crypto.trades.v1 and crypto.trades.dlq.v1, or makes existing ones match the config.
+ *
+ * Permissions: net to the brokers; env for the settings and kafkajs.
+ */
+import { loadKafkaConfig, loadTopicConfig } from "./lib/config.ts";
+import { runTask, TaskError } from "./lib/cli.ts";
+import { createKafka } from "./lib/kafka/client.ts";
+import { ensureTopics, topicSpecs } from "./lib/kafka/topics.ts";
+
+async function main(): Promise<void> {
+  const kafka = loadKafkaConfig(Deno.env);
+  const topics = loadTopicConfig(Deno.env);
+  const admin = createKafka(kafka.brokers, { clientId: "crypto-topics", retry: { retries: 3 } }).admin();
+  try {
+    await admin.connect();
+    for (const outcome of await ensureTopics(admin, topicSpecs(topics))) {
+      console.log(`${outcome.topic}: ${outcome.action}${outcome.notes.map((note) => `; ${note}`).join("")}`);
+    }
+  } catch (error) {
+    if (error instanceof TaskError) throw error;
+    const brokers = kafka.brokers.map((b) => `${b.host}:${b.port}`).join(",");
+    throw new TaskError(`Cannot create topics on ${brokers}: is Kafka running? (deno task kafka start)`, {
+      cause: error,
+    });
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+if (import.meta.main) runTask("topics", main);

@@ -1,0 +1,67 @@
+/**
+ * A real single-node Kafka for one test file: free loopback ports, its own data folder, started and stopped
+ * through `deno task kafka`, so tests never depend on a broker left running.
+ */
+import { type BrokerAddress, loadKafkaConfig } from "../../tasks/lib/config.ts";
+import { localNodes } from "../../tasks/lib/kafka/local_cluster.ts";
+import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
+import { makeTestDir, runDenoTask, type TaskResult } from "./tasks.ts";
+
+/** A running test broker. */
+export interface TestBroker {
+  brokers: BrokerAddress[];
+  /** The environment that points tasks at this broker. */
+  env: Record<string, string>;
+  dataDir: string;
+  /** Runs `deno task kafka <command>` against this broker. */
+  kafka(command: string): Promise<TaskResult>;
+  /** Stops the broker and deletes its data. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Two adjacent free loopback ports: the broker's and its controller's. */
+export function freePortPair(): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (first.addr as Deno.NetAddr).port;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port: port + 1 }).close();
+      return port;
+    } catch {
+      // port + 1 is taken; try another pair
+    } finally {
+      first.close();
+    }
+  }
+  throw new Error("Cannot find two adjacent free ports on 127.0.0.1");
+}
+
+/** Starts a broker on free ports; `await using` stops it even when the test fails. */
+export async function startTestBroker(): Promise<TestBroker> {
+  const port = freePortPair();
+  const dataDir = await makeTestDir("kafka");
+  const env = { KAFKA_BROKERS: `localhost:${port}`, KAFKA_DATA_DIR: dataDir, KAFKA_HEAP: "384m" };
+  const kafka = (command: string) => runDenoTask(["kafka", command], env);
+  const broker: TestBroker = {
+    brokers: [{ host: "localhost", port }],
+    env,
+    dataDir,
+    kafka,
+    async [Symbol.asyncDispose]() {
+      const stopped = await kafka("stop");
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      if (stopped.code !== 0) throw new Error(`kafka stop failed: ${stopped.stderr}`);
+    },
+  };
+  const started = await kafka("start");
+  if (started.code !== 0) {
+    await broker[Symbol.asyncDispose]().catch(() => {});
+    throw new Error(`kafka start failed (${started.code}): ${started.stdout}${started.stderr}`);
+  }
+  return broker;
+}
+
+/** The broker nodes of a test broker, for checks that look at processes. */
+export function testBrokerNodes(broker: TestBroker) {
+  return localNodes(loadKafkaConfig(new Map(Object.entries(broker.env))), PROJECT_ROOT);
+}
