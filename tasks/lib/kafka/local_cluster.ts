@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { KafkaConfig } from "../config.ts";
+import { ConfigError, type KafkaConfig } from "../config.ts";
 import { TaskError } from "../cli.ts";
 import {
   brokerCommand,
@@ -40,17 +40,18 @@ export interface LifecycleOptions {
   stopTimeoutMs?: number;
 }
 
-/** The nodes described by KAFKA_BROKERS, rooted at KAFKA_DATA_DIR (absolute). */
-export function localNodes(config: KafkaConfig, cwd: string): BrokerNode[] {
-  const dataDir = resolve(cwd, config.dataDir);
-  for (const broker of config.brokers) {
-    if (!["localhost", "127.0.0.1"].includes(broker.host)) {
-      throw new TaskError(
-        `Cannot run a local broker on ${broker.host}:${broker.port}: KAFKA_BROKERS hosts must be localhost or 127.0.0.1`,
-      );
-    }
+/** The nodes described by KAFKA_BROKERS, rooted at KAFKA_DATA_DIR (resolved against `root`). */
+export function localNodes(config: KafkaConfig, root: string): BrokerNode[] {
+  const brokers = config.brokers.map((broker) => `${broker.host}:${broker.port}`).join(",");
+  if (!config.brokers.every((broker) => ["localhost", "127.0.0.1"].includes(broker.host))) {
+    throw new ConfigError("KAFKA_BROKERS", brokers, "localhost or 127.0.0.1 hosts to run a local broker on");
   }
-  return clusterNodes(config.brokers, dataDir);
+  try {
+    return clusterNodes(config.brokers, resolve(root, config.dataDir));
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new ConfigError("KAFKA_BROKERS", brokers, `ports at least 2 apart (${error.message})`);
+  }
 }
 
 /** Starts every node that is not running, formatting storage on first start, and waits until all answer. */

@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import {
+  ConfigError,
+  loadExchangeConfig,
+  loadKafkaConfig,
+  loadStorageConfig,
+  loadTopicConfig,
+  parseBrokers,
+  parseSymbols,
+  SETTINGS,
+} from "../../../tasks/lib/config.ts";
+import { PROJECT_ROOT } from "../../../tasks/lib/paths.ts";
+
+const env = (values: Record<string, string> = {}) => new Map(Object.entries(values));
+
+Deno.test("loaders return the documented defaults when nothing is set", () => {
+  assert.deepEqual(loadKafkaConfig(env()), {
+    brokers: [{ host: "localhost", port: 9092 }],
+    dataDir: "data/kafka",
+    heap: "512m",
+  });
+  assert.deepEqual(loadTopicConfig(env()), {
+    partitions: 3,
+    replicationFactor: 1,
+    minInsyncReplicas: 1,
+    retentionHours: 168,
+    dlqRetentionHours: 720,
+  });
+  const exchange = loadExchangeConfig(env());
+  assert.equal(exchange.wsUrl.href, "wss://stream.binance.com:9443/");
+  assert.equal(exchange.restUrl.href, "https://api.binance.com/");
+  assert.deepEqual(exchange.symbols, ["BTCUSDT"]);
+  assert.deepEqual(loadStorageConfig(env()), { lakeDir: "data/parquet", duckdbPath: "data/duckdb/crypto.duckdb" });
+});
+
+Deno.test("loaders treat an empty or blank variable as unset", () => {
+  assert.equal(loadKafkaConfig(env({ KAFKA_BROKERS: "  " })).brokers[0]?.port, 9092);
+});
+
+Deno.test("parseBrokers() reads several brokers and trims spaces", () => {
+  assert.deepEqual(parseBrokers("KAFKA_BROKERS", "localhost:9092, 127.0.0.1:9094 ,kafka-1.internal:19092"), [
+    { host: "localhost", port: 9092 },
+    { host: "127.0.0.1", port: 9094 },
+    { host: "kafka-1.internal", port: 19092 },
+  ]);
+});
+
+Deno.test("parseBrokers() rejects what kafkajs could not dial", () => {
+  for (const value of ["localhost", "localhost:0", "localhost:70000", ":9092", "a b:9092", ",", "http://x:9092"]) {
+    assert.throws(() => parseBrokers("KAFKA_BROKERS", value), ConfigError, value);
+  }
+});
+
+Deno.test("parseSymbols() upper-cases, drops repeats, and refuses path tricks", () => {
+  assert.deepEqual(parseSymbols("SYMBOLS", "btcusdt, ETHUSDT,btcusdt"), ["BTCUSDT", "ETHUSDT"]);
+  for (const value of ["../../x", "BTC/USDT", "BTC-USDT", "", "X"]) {
+    assert.throws(() => parseSymbols("SYMBOLS", value), ConfigError, value);
+  }
+  assert.throws(() => parseSymbols("SYMBOLS", Array.from({ length: 1025 }, (_, i) => `S${i}USDT`).join(",")));
+});
+
+Deno.test("ConfigError names the variable, the value and what is allowed", () => {
+  assert.throws(() => loadTopicConfig(env({ KAFKA_TOPIC_PARTITIONS: "three" })), {
+    name: "ConfigError",
+    message: 'KAFKA_TOPIC_PARTITIONS="three" is invalid: expected a whole number from 1 to 10000',
+  });
+  assert.throws(() => loadExchangeConfig(env({ BINANCE_WS_URL: "https://x" })), {
+    message: 'BINANCE_WS_URL="https://x" is invalid: expected a ws:// or wss:// URL',
+  });
+  assert.throws(() => loadKafkaConfig(env({ KAFKA_HEAP: "lots" })), {
+    message: 'KAFKA_HEAP="lots" is invalid: expected a JVM heap size such as 512m or 1g',
+  });
+});
+
+Deno.test("loadTopicConfig() refuses min.insync.replicas above the replication factor", () => {
+  assert.throws(() => loadTopicConfig(env({ KAFKA_REPLICATION_FACTOR: "1", KAFKA_MIN_INSYNC_REPLICAS: "2" })), {
+    message: 'KAFKA_MIN_INSYNC_REPLICAS="2" is invalid: expected a number no larger than KAFKA_REPLICATION_FACTOR (1)',
+  });
+  assert.equal(
+    loadTopicConfig(env({ KAFKA_REPLICATION_FACTOR: "3", KAFKA_MIN_INSYNC_REPLICAS: "2" })).minInsyncReplicas,
+    2,
+  );
+});
+
+Deno.test(".env.example documents every setting with its default", { permissions: { read: [PROJECT_ROOT] } }, () => {
+  const example = Deno.readTextFileSync(`${PROJECT_ROOT}/.env.example`);
+  for (const [name, setting] of Object.entries(SETTINGS)) {
+    assert.match(
+      example,
+      new RegExp(`^# ?${name}=${setting.default.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"),
+      name,
+    );
+  }
+});
