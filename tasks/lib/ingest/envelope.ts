@@ -1,0 +1,118 @@
+/**
+ * The messages the producer writes: a versioned envelope around each trade, and a DLQ record around each bad event.
+ *
+ * The trade inside the envelope is the exchange's payload unchanged (decimal strings as sent, ids and times as
+ * the exchange's integers), so the lake can always be rebuilt from Kafka exactly.
+ */
+import type { DlqReason, TradePayload } from "./trade_event.ts";
+import { timeUnitOf } from "./trade_event.ts";
+
+/** The envelope schema written today. Readers accept this and later versions that only add fields. */
+export const SCHEMA_VERSION = 1;
+
+/** Version 1 of the trade envelope on crypto.trades.v1. */
+export interface TradeEnvelope {
+  schema_version: number;
+  source: "binance";
+  /** `ms` or `us`: the unit of the trade's `E` and `T`, as the exchange sent them. */
+  time_unit: "ms" | "us";
+  /** When the producer received the trade (ms since the epoch, the producer's clock). */
+  ingested_at_ms: number;
+  /** True when the trade was recovered over REST to heal a gap, not received on the stream. */
+  backfilled: boolean;
+  trade: TradePayload;
+}
+
+/** A record on crypto.trades.dlq.v1. */
+export interface DlqRecord {
+  schema_version: number;
+  reason: DlqReason;
+  detail: string;
+  received_at_ms: number;
+  /** The frame as received, cut to {@link MAX_DLQ_RAW_CHARS} characters. */
+  raw: string;
+  raw_length: number;
+  raw_truncated: boolean;
+  symbol: string | null;
+}
+
+/** A Kafka message ready for kafkajs. */
+export interface OutgoingMessage {
+  key: string | null;
+  value: string;
+  timestamp: string;
+  headers: Record<string, string>;
+}
+
+/** Raw frames kept in the DLQ are cut here so a hostile frame cannot exceed Kafka's message size. */
+export const MAX_DLQ_RAW_CHARS = 8 * 1024;
+
+/** The Kafka message for a valid trade: keyed by symbol, timestamped with the trade time. */
+export function tradeMessage(trade: TradePayload, ingestedAtMs: number, backfilled: boolean): OutgoingMessage {
+  const unit = timeUnitOf(trade.T);
+  const envelope: TradeEnvelope = {
+    schema_version: SCHEMA_VERSION,
+    source: "binance",
+    time_unit: unit,
+    ingested_at_ms: ingestedAtMs,
+    backfilled,
+    trade,
+  };
+  return {
+    key: trade.s,
+    value: JSON.stringify(envelope),
+    timestamp: String(unit === "us" ? Math.floor(trade.T / 1000) : trade.T),
+    headers: { schema_version: String(SCHEMA_VERSION) },
+  };
+}
+
+/** The Kafka message for an event that failed validation. */
+export function dlqMessage(
+  raw: string,
+  reason: DlqReason,
+  detail: string,
+  receivedAtMs: number,
+  symbol?: string,
+): OutgoingMessage {
+  const record: DlqRecord = {
+    schema_version: SCHEMA_VERSION,
+    reason,
+    detail,
+    received_at_ms: receivedAtMs,
+    raw: raw.slice(0, MAX_DLQ_RAW_CHARS),
+    raw_length: raw.length,
+    raw_truncated: raw.length > MAX_DLQ_RAW_CHARS,
+    symbol: symbol ?? null,
+  };
+  return {
+    key: symbol ?? null,
+    value: JSON.stringify(record),
+    timestamp: String(receivedAtMs),
+    headers: { schema_version: String(SCHEMA_VERSION), reason },
+  };
+}
+
+/** A trade from REST `historicalTrades`, in the stream's shape (no event time: REST has none). */
+export interface RestTrade {
+  id: number;
+  price: string;
+  qty: string;
+  time: number;
+  isBuyerMaker: boolean;
+  isBestMatch?: boolean;
+}
+
+/** Converts a REST trade of `symbol` into the stream payload shape, keeping the decimal strings as sent. */
+export function tradeFromRest(symbol: string, rest: RestTrade): TradePayload {
+  const trade: TradePayload = {
+    e: "trade",
+    s: symbol,
+    t: rest.id,
+    p: rest.price,
+    q: rest.qty,
+    T: rest.time,
+    m: rest.isBuyerMaker,
+  };
+  if (rest.isBestMatch !== undefined) trade.M = rest.isBestMatch;
+  return trade;
+}

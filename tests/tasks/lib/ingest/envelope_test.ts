@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { dlqMessage, MAX_DLQ_RAW_CHARS, tradeFromRest, tradeMessage } from "../../../../tasks/lib/ingest/envelope.ts";
+import type { TradePayload } from "../../../../tasks/lib/ingest/trade_event.ts";
+
+const TRADE: TradePayload = {
+  e: "trade",
+  E: 1700000000123,
+  s: "BTCUSDT",
+  t: 42,
+  p: "37000.01000000",
+  q: "0.00150000",
+  T: 1700000000120,
+  m: true,
+  M: true,
+};
+
+Deno.test("tradeMessage() wraps the trade unchanged in a v1 envelope keyed by symbol", () => {
+  const message = tradeMessage(TRADE, 1700000000200, false);
+  assert.equal(message.key, "BTCUSDT");
+  assert.equal(message.timestamp, "1700000000120");
+  assert.deepEqual(message.headers, { schema_version: "1" });
+  assert.equal(
+    message.value,
+    '{"schema_version":1,"source":"binance","time_unit":"ms","ingested_at_ms":1700000000200,"backfilled":false,' +
+      '"trade":{"e":"trade","E":1700000000123,"s":"BTCUSDT","t":42,"p":"37000.01000000","q":"0.00150000","T":1700000000120,"m":true,"M":true}}',
+  );
+});
+
+Deno.test("tradeMessage() marks microsecond trades and stamps Kafka in ms", () => {
+  const message = tradeMessage({ ...TRADE, T: 1735689600010866, E: 1735689600010900 }, 1, true);
+  assert.equal(message.timestamp, "1735689600010");
+  assert.equal(JSON.parse(message.value).time_unit, "us");
+  assert.equal(JSON.parse(message.value).backfilled, true);
+});
+
+Deno.test("dlqMessage() keeps the reason and a bounded copy of the raw frame", () => {
+  const raw = "y".repeat(MAX_DLQ_RAW_CHARS + 10);
+  const message = dlqMessage(raw, "oversized", "too big", 5);
+  const record = JSON.parse(message.value);
+  assert.equal(message.key, null);
+  assert.equal(message.headers.reason, "oversized");
+  assert.equal(record.raw.length, MAX_DLQ_RAW_CHARS);
+  assert.equal(record.raw_length, raw.length);
+  assert.equal(record.raw_truncated, true);
+  assert.equal(dlqMessage("{}", "missing_field", "e is missing", 5, "ETHUSDT").key, "ETHUSDT");
+});
+
+Deno.test("tradeFromRest() maps a historicalTrades row to the stream shape", () => {
+  assert.deepEqual(
+    tradeFromRest("BTCUSDT", {
+      id: 7,
+      price: "1.10000000",
+      qty: "2.00000000",
+      time: 9,
+      isBuyerMaker: false,
+      isBestMatch: true,
+    }),
+    { e: "trade", s: "BTCUSDT", t: 7, p: "1.10000000", q: "2.00000000", T: 9, m: false, M: true },
+  );
+});

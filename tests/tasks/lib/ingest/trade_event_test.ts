@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import {
+  type FrameResult,
+  MAX_FRAME_BYTES,
+  parseTradeFrame,
+  timeUnitOf,
+} from "../../../../tasks/lib/ingest/trade_event.ts";
+
+const SUBSCRIBED = new Set(["BTCUSDT", "ETHUSDT"]);
+const TRADE = {
+  e: "trade",
+  E: 1700000000123,
+  s: "BTCUSDT",
+  t: 42,
+  p: "37000.01000000",
+  q: "0.00150000",
+  T: 1700000000120,
+  m: true,
+  M: true,
+};
+
+const frame = (overrides: Record<string, unknown>) => JSON.stringify({ ...TRADE, ...overrides });
+const reasonOf = (result: FrameResult) => result.kind === "invalid" ? result.reason : result.kind;
+
+Deno.test("parseTradeFrame() accepts a raw-stream trade and keeps it exactly", () => {
+  const result = parseTradeFrame(JSON.stringify(TRADE), SUBSCRIBED);
+  assert.deepEqual(result, { kind: "trade", trade: TRADE });
+});
+
+Deno.test("parseTradeFrame() unwraps a combined-stream trade", () => {
+  const result = parseTradeFrame(JSON.stringify({ stream: "btcusdt@trade", data: TRADE }), SUBSCRIBED);
+  assert.deepEqual(result, { kind: "trade", trade: TRADE });
+});
+
+Deno.test("parseTradeFrame() reports the shutdown notice as a control event", () => {
+  assert.deepEqual(parseTradeFrame('{"e":"serverShutdown","E":1}', SUBSCRIBED), {
+    kind: "control",
+    event: "serverShutdown",
+  });
+});
+
+Deno.test("parseTradeFrame() gives each kind of bad event its reason", () => {
+  const cases: [string, string][] = [
+    ["x".repeat(MAX_FRAME_BYTES + 1), "oversized"],
+    ['{"e":"trade",', "malformed_json"],
+    ["[1,2]", "not_an_object"],
+    ["42", "not_an_object"],
+    ['{"stream":"btcusdt@trade","data":7}', "not_an_object"],
+    [frame({ e: "aggTrade" }), "unknown_event"],
+    [frame({ e: undefined }), "missing_field"],
+    [frame({ p: undefined }), "missing_field"],
+    [frame({ t: null }), "missing_field"],
+    [frame({ p: 37000.01 }), "wrong_type"],
+    [frame({ t: "42" }), "wrong_type"],
+    [frame({ t: -1 }), "wrong_type"],
+    [frame({ t: 2 ** 60 }), "wrong_type"],
+    [frame({ T: "now" }), "wrong_type"],
+    [frame({ m: "true" }), "wrong_type"],
+    [frame({ s: 7 }), "wrong_type"],
+    [frame({ s: "../../x" }), "invalid_symbol"],
+    [frame({ s: "BTC/USDT" }), "invalid_symbol"],
+    [frame({ s: "btcusdt" }), "invalid_symbol"],
+    [frame({ s: "SOLUSDT" }), "unsubscribed_symbol"],
+    [JSON.stringify({ stream: "ethusdt@trade", data: TRADE }), "stream_mismatch"],
+    [frame({ p: "1e309" }), "invalid_decimal"],
+    [frame({ p: "-5.0" }), "invalid_decimal"],
+    [frame({ p: "NaN" }), "invalid_decimal"],
+    [frame({ q: " 1" }), "invalid_decimal"],
+    [frame({ p: "0.00000000" }), "non_positive_price"],
+    [frame({ q: "0" }), "non_positive_quantity"],
+    [frame({ p: "123456789012345678901.0" }), "out_of_range"],
+    [frame({ q: "0.0000000000000000001" }), "out_of_range"],
+  ];
+  for (const [input, reason] of cases) {
+    assert.equal(reasonOf(parseTradeFrame(input, SUBSCRIBED)), reason, input.slice(0, 80));
+  }
+});
+
+Deno.test("parseTradeFrame() names the symbol of a bad trade when it is known", () => {
+  const result = parseTradeFrame(frame({ q: "-1" }), SUBSCRIBED);
+  assert.equal(result.kind === "invalid" && result.symbol, "BTCUSDT");
+});
+
+Deno.test("parseTradeFrame() accepts historical and microsecond times", () => {
+  assert.equal(parseTradeFrame(frame({ T: 1_500_000_000_000, E: 1_500_000_000_001 }), SUBSCRIBED).kind, "trade");
+  assert.equal(
+    parseTradeFrame(frame({ T: 1_735_689_600_010_866, E: 1_735_689_600_010_900 }), SUBSCRIBED).kind,
+    "trade",
+  );
+  assert.equal(timeUnitOf(1_735_689_600_010_866), "us");
+  assert.equal(timeUnitOf(1_735_689_600_010), "ms");
+});
