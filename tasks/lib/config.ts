@@ -39,6 +39,15 @@ export const SETTINGS = {
   BINANCE_WS_URL: { default: "wss://stream.binance.com:9443", doc: "Exchange WebSocket base URL (ws:// or wss://)." },
   BINANCE_REST_URL: { default: "https://api.binance.com", doc: "Exchange REST base URL for backfill and klines." },
   SYMBOLS: { default: "BTCUSDT", doc: "Comma-separated symbols to capture, e.g. BTCUSDT,ETHUSDT (at most 1024)." },
+  PRODUCER_STATE_PATH: {
+    default: "data/producer/state.json",
+    doc: "The producer's durable memory: last trade id and open gaps per symbol, and Kafka offsets.",
+  },
+  PRODUCER_COMPRESSION: { default: "gzip", doc: "Kafka batch compression of the producer: gzip or none." },
+  PRODUCER_STALE_AFTER_S: {
+    default: "30",
+    doc: "Seconds without any frame after which the producer replaces its exchange connection.",
+  },
   LAKE_DIR: { default: "data/parquet", doc: "Root of the Hive-partitioned Parquet lake." },
   DUCKDB_PATH: { default: "data/duckdb/crypto.duckdb", doc: "DuckDB database file holding the marts." },
 } as const satisfies Record<string, { default: string; doc: string }>;
@@ -73,6 +82,13 @@ export interface ExchangeConfig {
   wsUrl: URL;
   restUrl: URL;
   symbols: string[];
+}
+
+/** How the producer runs. */
+export interface ProducerConfig {
+  statePath: string;
+  compression: "gzip" | "none";
+  staleAfterMs: number;
 }
 
 /** Where data rests. */
@@ -115,6 +131,19 @@ export function loadExchangeConfig(env: Env): ExchangeConfig {
     wsUrl: parseUrl("BINANCE_WS_URL", read(env, "BINANCE_WS_URL"), ["ws:", "wss:"]),
     restUrl: parseUrl("BINANCE_REST_URL", read(env, "BINANCE_REST_URL"), ["http:", "https:"]),
     symbols: parseSymbols("SYMBOLS", read(env, "SYMBOLS")),
+  };
+}
+
+/** Reads PRODUCER_STATE_PATH, PRODUCER_COMPRESSION and PRODUCER_STALE_AFTER_S. */
+export function loadProducerConfig(env: Env): ProducerConfig {
+  const compression = read(env, "PRODUCER_COMPRESSION");
+  if (compression !== "gzip" && compression !== "none") {
+    throw new ConfigError("PRODUCER_COMPRESSION", compression, "gzip or none");
+  }
+  return {
+    statePath: parsePath("PRODUCER_STATE_PATH", read(env, "PRODUCER_STATE_PATH")),
+    compression,
+    staleAfterMs: parseInteger("PRODUCER_STALE_AFTER_S", read(env, "PRODUCER_STALE_AFTER_S"), 1, 3600) * 1000,
   };
 }
 

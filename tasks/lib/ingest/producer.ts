@@ -1,0 +1,340 @@
+/**
+ * The producer's job from start to shutdown: exchange stream → validation → gap tracking → Kafka, with backfill
+ * from REST and a durable state that makes restarts exact.
+ *
+ * Two gap trackers run side by side. `live` decides what to publish as frames arrive; `acked` follows the
+ * brokers' acknowledgements in order and is what gets saved, so the saved state never claims a trade Kafka does
+ * not hold.
+ */
+import { Partitioners } from "kafkajs";
+import type { ExchangeConfig, KafkaConfig, ProducerConfig } from "../config.ts";
+import { createKafka } from "../kafka/client.ts";
+import { DLQ_TOPIC, TRADES_TOPIC } from "../kafka/topics.ts";
+import { fetchHistoricalTrades, MAX_TRADES_PER_REQUEST, planHeal, RateLimitedError } from "./backfill.ts";
+import { backoffDelayMs } from "./backoff.ts";
+import { dlqMessage, type OutgoingMessage, tradeFromRest, tradeMessage } from "./envelope.ts";
+import { ExchangeStream } from "./exchange_stream.ts";
+import { type Gap, GapTracker } from "./gap_tracker.ts";
+import { KafkaPublisher, type QueuedMessage } from "./kafka_publisher.ts";
+import { loadState, type ProducerState, replayTopicTail, saveState } from "./producer_state.ts";
+import { DLQ_REASONS, type DlqReason, parseTradeFrame, type TradePayload, validateTrade } from "./trade_event.ts";
+
+/** Everything the producer needs to run. */
+export interface ProducerSettings {
+  exchange: ExchangeConfig;
+  kafka: KafkaConfig;
+  producer: ProducerConfig;
+  /** How often a progress line is printed. Default: 5 s. */
+  progressEveryMs?: number;
+  /** How often the state is saved. Default: 1 s. */
+  saveEveryMs?: number;
+  log?: (line: string) => void;
+}
+
+/** What the producer did, printed as JSON at shutdown. */
+export interface ProducerSummary {
+  trades: Record<string, number>;
+  backfilled: number;
+  duplicatesDropped: number;
+  dlq: Record<string, number>;
+  reconnects: number;
+  rotations: number;
+  gapsFound: number;
+  idsHealed: number;
+  openGaps: (Gap & { symbol: string })[];
+  gapsAbandoned: number;
+  undelivered: number;
+  ackLatencyMs: { p50: number | null; p99: number | null; samples: number };
+}
+
+type Meta = { kind: "trade"; symbol: string; id: number; tradeTimeMs: number; backfilled: boolean } | {
+  kind: "dlq";
+  reason: DlqReason;
+};
+
+/** Runs until `signal` aborts, then flushes, saves and returns the summary. */
+export async function runProducer(settings: ProducerSettings, signal: AbortSignal): Promise<ProducerSummary> {
+  const log = settings.log ?? ((line: string) => console.log(line));
+  const { exchange, producer: options } = settings;
+  const subscribed = new Set(exchange.symbols);
+  const kafka = createKafka(settings.kafka.brokers, { clientId: "crypto-producer" });
+
+  // 1. Remember: the saved state, made exact by replaying what Kafka acknowledged after it was saved.
+  const saved = await loadState(options.statePath);
+  const acked = saved ? GapTracker.restore(saved.tracker) : new GapTracker();
+  const recovery = await replayTopicTail(kafka, TRADES_TOPIC, saved?.offsets, (envelope) => {
+    if (envelope.backfilled) acked.heal(envelope.trade.s, envelope.trade.t);
+    else acked.observe(envelope.trade.s, envelope.trade.t, envelope.ingested_at_ms);
+  });
+  if (recovery.replayed > 0) log(`recovered ${recovery.replayed} trades acknowledged after the last saved state`);
+  const live = GapTracker.restore(acked.snapshot());
+
+  // 2. Connect to Kafka.
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const admin = kafka.admin();
+  await admin.connect();
+
+  const counters = {
+    trades: Object.fromEntries(exchange.symbols.map((s) => [s, 0])) as Record<string, number>,
+    backfilled: 0,
+    duplicatesDropped: 0,
+    dlq: Object.fromEntries(DLQ_REASONS.map((r) => [r, 0])) as Record<string, number>,
+  };
+  const latencies: number[] = [];
+  const lastTradeTimeMs = new Map<string, number>();
+  const publisher = new KafkaPublisher<Meta>(producer, {
+    compression: options.compression,
+    onRetry: (error, attempt) => log(`Kafka send failed (${error.message}); retry ${attempt + 1}`),
+    onAcked: (messages) => {
+      const now = Date.now();
+      for (const { meta } of messages) {
+        if (meta.kind === "dlq") {
+          counters.dlq[meta.reason]!++;
+          continue;
+        }
+        if (meta.backfilled) {
+          acked.heal(meta.symbol, meta.id);
+          counters.backfilled++;
+        } else {
+          acked.observe(meta.symbol, meta.id, now);
+          if (latencies.length < 1_000_000) latencies.push(now - meta.tradeTimeMs);
+        }
+        counters.trades[meta.symbol] = (counters.trades[meta.symbol] ?? 0) + 1;
+        lastTradeTimeMs.set(meta.symbol, Math.max(lastTradeTimeMs.get(meta.symbol) ?? 0, meta.tradeTimeMs));
+      }
+    },
+  });
+  const publishTrade = (trade: TradePayload, receivedAtMs: number, backfilled: boolean) => {
+    const message = tradeMessage(trade, receivedAtMs, backfilled);
+    const tradeTimeMs = Number(message.timestamp);
+    publisher.enqueue({
+      topic: TRADES_TOPIC,
+      message,
+      meta: { kind: "trade", symbol: trade.s, id: trade.t, tradeTimeMs, backfilled },
+    });
+  };
+  const publishDlq = (message: OutgoingMessage, reason: DlqReason) =>
+    publisher.enqueue({ topic: DLQ_TOPIC, message, meta: { kind: "dlq", reason } } satisfies QueuedMessage<Meta>);
+
+  // 3. Listen: every frame is published, dropped as a repeat, or sent to the DLQ with its reason.
+  const stream = new ExchangeStream({
+    wsUrl: exchange.wsUrl,
+    symbols: exchange.symbols,
+    staleAfterMs: options.staleAfterMs,
+    log: (line) => log(`exchange: ${line}`),
+    onFrame: (frame, receivedAtMs) => {
+      if (typeof frame !== "string") {
+        const raw = btoa(String.fromCharCode(...new Uint8Array(frame.slice(0, 6144))));
+        publishDlq(
+          dlqMessage(raw, "binary_frame", `binary frame of ${frame.byteLength} bytes`, receivedAtMs),
+          "binary_frame",
+        );
+        return;
+      }
+      const result = parseTradeFrame(frame, subscribed);
+      if (result.kind === "control") {
+        stream.rotate(`exchange sent ${result.event}`);
+      } else if (result.kind === "invalid") {
+        publishDlq(dlqMessage(frame, result.reason, result.detail, receivedAtMs, result.symbol), result.reason);
+      } else {
+        const { decision, opened } = live.observe(result.trade.s, result.trade.t, receivedAtMs);
+        if (opened) {
+          log(`gap: ${result.trade.s} ids ${opened.from}-${opened.to} missing (${opened.to - opened.from + 1})`);
+        }
+        if (decision === "publish") publishTrade(result.trade, receivedAtMs, false);
+        else counters.duplicatesDropped++;
+      }
+    },
+  });
+  stream.start();
+
+  // 4. Heal gaps from REST, one request at a time, pausing as long as the exchange asks.
+  const healing = healGaps({ settings, live, acked, publishTrade, publishDlq, signal, log });
+
+  // 5. Save the state between batches, and report progress.
+  const save = () =>
+    publisher.betweenBatches(async () => {
+      const ends = await admin.fetchTopicOffsets(TRADES_TOPIC);
+      const state: ProducerState = {
+        version: 1,
+        savedAtMs: Date.now(),
+        topic: TRADES_TOPIC,
+        offsets: Object.fromEntries(ends.map((end) => [String(end.partition), end.high])),
+        tracker: acked.snapshot(),
+      };
+      await saveState(options.statePath, state);
+    });
+  const saving = setInterval(
+    () => save().catch((e) => log(`state not saved: ${(e as Error).message}`)),
+    settings.saveEveryMs ?? 1000,
+  );
+  let previous = { at: performance.now(), trades: { ...counters.trades } };
+  const progress = setInterval(() => {
+    const now = performance.now();
+    const seconds = (now - previous.at) / 1000;
+    const rates = exchange.symbols.map((s) =>
+      `${s} ${(((counters.trades[s] ?? 0) - (previous.trades[s] ?? 0)) / seconds).toFixed(0)}/s`
+    );
+    const lags = exchange.symbols.map((s) => lastTradeTimeMs.get(s)).filter((t) => t !== undefined);
+    const lag = lags.length > 0 ? `${((Date.now() - Math.min(...lags)) / 1000).toFixed(1)} s` : "n/a";
+    const gaps = live.stats();
+    const dlq = Object.values(counters.dlq).reduce((a, b) => a + b, 0);
+    log(
+      `progress: ${
+        rates.join(", ")
+      } | dlq ${dlq} | reconnects ${stream.stats.reconnects} | gaps found ${gaps.gapsFound}` +
+        ` healed ${gaps.idsHealed} open ${gaps.openGaps} | lag ${lag} | queue ${publisher.pending}`,
+    );
+    previous = { at: now, trades: { ...counters.trades } };
+  }, settings.progressEveryMs ?? 5000);
+
+  // 6. Shut down: stop reading, deliver everything accepted, save, disconnect.
+  await new Promise<void>((resolve) => signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve()));
+  log("shutting down: flushing pending messages");
+  stream.stop();
+  clearInterval(progress);
+  clearInterval(saving);
+  await healing;
+  const undelivered = await publisher.close();
+  if (undelivered > 0) {
+    log(`${undelivered} messages could not be delivered; their trades will be backfilled on restart`);
+  }
+  const ends = await admin.fetchTopicOffsets(TRADES_TOPIC).catch(() => undefined);
+  if (ends) {
+    await saveState(options.statePath, {
+      version: 1,
+      savedAtMs: Date.now(),
+      topic: TRADES_TOPIC,
+      offsets: Object.fromEntries(ends.map((end) => [String(end.partition), end.high])),
+      tracker: acked.snapshot(),
+    });
+  }
+  await admin.disconnect();
+  await producer.disconnect();
+
+  const sorted = latencies.sort((a, b) => a - b);
+  const quantile = (q: number) =>
+    sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  const gaps = acked.stats();
+  return {
+    trades: counters.trades,
+    backfilled: counters.backfilled,
+    duplicatesDropped: counters.duplicatesDropped,
+    dlq: Object.fromEntries(Object.entries(counters.dlq).filter(([, n]) => n > 0)),
+    reconnects: stream.stats.reconnects,
+    rotations: stream.stats.rotations,
+    gapsFound: gaps.gapsFound,
+    idsHealed: gaps.idsHealed,
+    openGaps: exchange.symbols.flatMap((s) => acked.gaps(s).map((gap) => ({ ...gap, symbol: s }))),
+    gapsAbandoned: gaps.gapsAbandoned,
+    undelivered,
+    ackLatencyMs: { p50: quantile(0.5), p99: quantile(0.99), samples: sorted.length },
+  };
+}
+
+interface HealContext {
+  settings: ProducerSettings;
+  live: GapTracker;
+  acked: GapTracker;
+  publishTrade: (trade: TradePayload, receivedAtMs: number, backfilled: boolean) => void;
+  publishDlq: (message: OutgoingMessage, reason: DlqReason) => void;
+  signal: AbortSignal;
+  log: (line: string) => void;
+}
+
+/** Gives up on a gap after this many passes that healed nothing. */
+const MAX_FRUITLESS_PASSES = 5;
+
+async function healGaps(context: HealContext): Promise<void> {
+  const { settings, live, acked, signal, log } = context;
+  const { restUrl, symbols } = settings.exchange;
+  const subscribed = new Set(symbols);
+  const fruitless = new Map<string, number>();
+  let pausedUntil = 0;
+  let failures = 0;
+  while (!signal.aborted) {
+    await sleep(pausedUntil > Date.now() ? Math.min(pausedUntil - Date.now(), 1000) : 200, signal);
+    if (signal.aborted || pausedUntil > Date.now()) continue;
+    for (const symbol of symbols) {
+      const gap = live.gaps(symbol)[0];
+      if (gap === undefined || signal.aborted) continue;
+      const key = `${symbol}:${gap.from}`;
+      try {
+        const limit = Math.min(MAX_TRADES_PER_REQUEST, gap.to - gap.from + 1);
+        const rows = await fetchHistoricalTrades(restUrl, symbol, gap.from, limit);
+        failures = 0;
+        const plan = planHeal(gap, rows);
+        if (plan.unavailable) {
+          live.abandon(symbol, plan.unavailable);
+          acked.abandon(symbol, plan.unavailable);
+          log(
+            `gap: ${symbol} ids ${plan.unavailable.from}-${plan.unavailable.to} are no longer served by the exchange`,
+          );
+        }
+        const receivedAtMs = Date.now();
+        let healed = 0;
+        for (const row of plan.trades) {
+          const trade = tradeFromRest(symbol, row);
+          const checked = validateTrade(trade as unknown as Record<string, unknown>, subscribed);
+          if (checked.kind !== "trade") {
+            const reason = checked.kind === "invalid" ? checked.reason : "unknown_event";
+            context.publishDlq(
+              dlqMessage(
+                JSON.stringify(row),
+                reason,
+                `backfill: ${checked.kind === "invalid" ? checked.detail : ""}`,
+                receivedAtMs,
+                symbol,
+              ),
+              reason,
+            );
+            continue;
+          }
+          if (live.heal(symbol, trade.t) === "publish") {
+            context.publishTrade(trade, receivedAtMs, true);
+            healed++;
+          }
+        }
+        if (healed > 0) {
+          fruitless.delete(key);
+          log(`backfill: ${symbol} healed ${healed} trades from id ${gap.from}`);
+        } else if (!plan.unavailable) {
+          const passes = (fruitless.get(key) ?? 0) + 1;
+          fruitless.set(key, passes);
+          if (passes >= MAX_FRUITLESS_PASSES) {
+            live.abandon(symbol, gap);
+            acked.abandon(symbol, gap);
+            log(
+              `gap: ${symbol} ids ${gap.from}-${gap.to} still missing after ${passes} tries; given up and counted as unhealed`,
+            );
+          }
+        }
+      } catch (error) {
+        if (error instanceof RateLimitedError) {
+          pausedUntil = Date.now() + error.retryAfterMs;
+          log(`backfill: ${error.message}`);
+          break;
+        }
+        pausedUntil = Date.now() + backoffDelayMs(failures++, Math.random, { capMs: 60_000 });
+        log(`backfill: ${symbol} failed (${(error as Error).message}); retrying later`);
+        break;
+      }
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
