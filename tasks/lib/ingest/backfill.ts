@@ -47,6 +47,38 @@ export async function fetchHistoricalTrades(
   return rows.filter(isRestTrade);
 }
 
+/** The id of the most recent trade of `symbol` (REST `trades?limit=1`), or undefined when it has none. */
+export async function fetchLatestTradeId(
+  restUrl: URL,
+  symbol: string,
+  fetchImpl: typeof fetch = fetch,
+): Promise<number | undefined> {
+  const url = new URL("/api/v3/trades", restUrl);
+  url.search = new URLSearchParams({ symbol, limit: "1" }).toString();
+  const rows = await getTrades(url, `trades ${symbol}`, fetchImpl);
+  return rows.at(-1)?.id;
+}
+
+async function getTrades(url: URL, what: string, fetchImpl: typeof fetch): Promise<RestTrade[]> {
+  const response = await fetchImpl(url, {
+    headers: { accept: "application/json" },
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (response.status === 429 || response.status === 418) {
+    await response.body?.cancel();
+    const seconds = Number(response.headers.get("retry-after"));
+    const fallback = response.status === 418 ? 120_000 : 60_000;
+    throw new RateLimitedError(response.status, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : fallback);
+  }
+  if (!response.ok) {
+    const body = (await response.text()).slice(0, 200);
+    throw new Error(`${what} answered ${response.status}: ${body}`);
+  }
+  const rows: unknown = await response.json();
+  if (!Array.isArray(rows)) throw new Error(`${what} answered something other than a list`);
+  return rows.filter(isRestTrade);
+}
+
 function isRestTrade(row: unknown): row is RestTrade {
   if (typeof row !== "object" || row === null) return false;
   const r = row as Record<string, unknown>;

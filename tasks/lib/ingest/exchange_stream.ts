@@ -23,6 +23,8 @@ export interface StreamOptions {
   maxAgeMs?: number;
   /** Called for every frame, text or binary, with the time it arrived. */
   onFrame: (frame: string | ArrayBuffer, receivedAtMs: number) => void;
+  /** Called when a connection opens (first, reconnect or rotation). */
+  onOpen?: () => void;
   /** One-line notices: connects, drops, rotations. */
   log?: (line: string) => void;
   budget?: ConnectionBudget;
@@ -117,6 +119,7 @@ export class ExchangeStream {
         this.#lastFrameAt = Date.now();
       }
       this.#log(`connected to ${this.options.wsUrl.host} for ${this.options.symbols.length} symbols`);
+      this.options.onOpen?.();
     };
     socket.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
       const now = Date.now();

@@ -69,6 +69,20 @@ export class GapTracker {
     return { decision: this.#fill(state, id) ? "publish" : "duplicate" };
   }
 
+  /**
+   * Learns from REST that the exchange has traded up to `latestId`: ids above the highest seen become a gap,
+   * so trades lost just before a disconnect are healed even if no later trade arrives on the stream.
+   */
+  extend(symbol: string, latestId: number, nowMs: number): Gap | undefined {
+    const state = this.#symbols.get(symbol);
+    if (state === undefined || latestId <= state.highest) return undefined;
+    const opened = { from: state.highest + 1, to: latestId, firstSeenMs: nowMs };
+    state.gaps.push(opened);
+    state.highest = latestId;
+    this.#gapsFound++;
+    return { ...opened };
+  }
+
   /** Records a trade recovered by backfill: published only when its id is still missing. */
   heal(symbol: string, id: number): Decision {
     const state = this.#symbols.get(symbol);

@@ -10,7 +10,13 @@ import { Partitioners } from "kafkajs";
 import type { ExchangeConfig, KafkaConfig, ProducerConfig } from "../config.ts";
 import { createKafka } from "../kafka/client.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../kafka/topics.ts";
-import { fetchHistoricalTrades, MAX_TRADES_PER_REQUEST, planHeal, RateLimitedError } from "./backfill.ts";
+import {
+  fetchHistoricalTrades,
+  fetchLatestTradeId,
+  MAX_TRADES_PER_REQUEST,
+  planHeal,
+  RateLimitedError,
+} from "./backfill.ts";
 import { backoffDelayMs } from "./backoff.ts";
 import { dlqMessage, type OutgoingMessage, tradeFromRest, tradeMessage } from "./envelope.ts";
 import { ExchangeStream } from "./exchange_stream.ts";
@@ -62,9 +68,10 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   // 1. Remember: the saved state, made exact by replaying what Kafka acknowledged after it was saved.
   const saved = await loadState(options.statePath);
   const acked = saved ? GapTracker.restore(saved.tracker) : new GapTracker();
+  // `acked` records every acknowledged id with observe(): a healed id fills its gap, an id beyond the highest opens
+  // one, exactly as happened live, whatever order backfilled and streamed trades were acknowledged in.
   const recovery = await replayTopicTail(kafka, TRADES_TOPIC, saved?.offsets, (envelope) => {
-    if (envelope.backfilled) acked.heal(envelope.trade.s, envelope.trade.t);
-    else acked.observe(envelope.trade.s, envelope.trade.t, envelope.ingested_at_ms);
+    acked.observe(envelope.trade.s, envelope.trade.t, envelope.ingested_at_ms);
   });
   if (recovery.replayed > 0) log(`recovered ${recovery.replayed} trades acknowledged after the last saved state`);
   const live = GapTracker.restore(acked.snapshot());
@@ -98,13 +105,9 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
           counters.dlq[meta.reason]!++;
           continue;
         }
-        if (meta.backfilled) {
-          acked.heal(meta.symbol, meta.id);
-          counters.backfilled++;
-        } else {
-          acked.observe(meta.symbol, meta.id, now);
-          if (latencies.length < 1_000_000) latencies.push(now - meta.tradeTimeMs);
-        }
+        acked.observe(meta.symbol, meta.id, now);
+        if (meta.backfilled) counters.backfilled++;
+        else if (latencies.length < 1_000_000) latencies.push(now - meta.tradeTimeMs);
         counters.trades[meta.symbol] = (counters.trades[meta.symbol] ?? 0) + 1;
         lastTradeTimeMs.set(meta.symbol, Math.max(lastTradeTimeMs.get(meta.symbol) ?? 0, meta.tradeTimeMs));
       }
@@ -122,8 +125,11 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   const publishDlq = (message: OutgoingMessage, reason: DlqReason) =>
     publisher.enqueue({ topic: DLQ_TOPIC, message, meta: { kind: "dlq", reason } } satisfies QueuedMessage<Meta>);
 
-  // 3. Listen: every frame is published, dropped as a repeat, or sent to the DLQ with its reason.
+  // 3. Listen: every frame is published, dropped as a repeat, or sent to the DLQ with its reason. After every
+  //    (re)connect, ask REST how far each symbol has traded, so trades lost just before a drop are healed too.
+  const catchUp = new Set<string>();
   const stream = new ExchangeStream({
+    onOpen: () => exchange.symbols.forEach((symbol) => catchUp.add(symbol)),
     wsUrl: exchange.wsUrl,
     symbols: exchange.symbols,
     staleAfterMs: options.staleAfterMs,
@@ -155,7 +161,7 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   stream.start();
 
   // 4. Heal gaps from REST, one request at a time, pausing as long as the exchange asks.
-  const healing = healGaps({ settings, live, acked, publishTrade, publishDlq, signal, log });
+  const healing = healGaps({ settings, live, acked, catchUp, publishTrade, publishDlq, signal, log });
 
   // 5. Save the state between batches, and report progress.
   const save = () =>
@@ -221,7 +227,7 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   const sorted = latencies.sort((a, b) => a - b);
   const quantile = (q: number) =>
     sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  const gaps = acked.stats();
+  const gaps = live.stats();
   return {
     trades: counters.trades,
     backfilled: counters.backfilled,
@@ -231,7 +237,7 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
     rotations: stream.stats.rotations,
     gapsFound: gaps.gapsFound,
     idsHealed: gaps.idsHealed,
-    openGaps: exchange.symbols.flatMap((s) => acked.gaps(s).map((gap) => ({ ...gap, symbol: s }))),
+    openGaps: exchange.symbols.flatMap((s) => live.gaps(s).map((gap) => ({ ...gap, symbol: s }))),
     gapsAbandoned: gaps.gapsAbandoned,
     undelivered,
     ackLatencyMs: { p50: quantile(0.5), p99: quantile(0.99), samples: sorted.length },
@@ -242,6 +248,8 @@ interface HealContext {
   settings: ProducerSettings;
   live: GapTracker;
   acked: GapTracker;
+  /** Symbols whose latest trade id should be asked for before healing. */
+  catchUp: Set<string>;
   publishTrade: (trade: TradePayload, receivedAtMs: number, backfilled: boolean) => void;
   publishDlq: (message: OutgoingMessage, reason: DlqReason) => void;
   signal: AbortSignal;
@@ -261,6 +269,25 @@ async function healGaps(context: HealContext): Promise<void> {
   while (!signal.aborted) {
     await sleep(pausedUntil > Date.now() ? Math.min(pausedUntil - Date.now(), 1000) : 200, signal);
     if (signal.aborted || pausedUntil > Date.now()) continue;
+    try {
+      for (const symbol of [...context.catchUp]) {
+        const latest = await fetchLatestTradeId(restUrl, symbol);
+        context.catchUp.delete(symbol);
+        const opened = latest === undefined ? undefined : live.extend(symbol, latest, Date.now());
+        if (opened) {
+          log(
+            `gap: ${symbol} ids ${opened.from}-${opened.to} traded while disconnected (${opened.to - opened.from + 1})`,
+          );
+        }
+      }
+    } catch (error) {
+      pausedUntil = Date.now() +
+        (error instanceof RateLimitedError
+          ? error.retryAfterMs
+          : backoffDelayMs(failures++, Math.random, { capMs: 60_000 }));
+      log(`catch-up: ${(error as Error).message}`);
+      continue;
+    }
     for (const symbol of symbols) {
       const gap = live.gaps(symbol)[0];
       if (gap === undefined || signal.aborted) continue;

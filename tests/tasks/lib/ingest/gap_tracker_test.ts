@@ -60,3 +60,15 @@ Deno.test("GapTracker.restore() continues exactly where the snapshot left off", 
   assert.deepEqual(restored.gaps("BTCUSDT"), [{ from: 3, to: 3, firstSeenMs: 7 }]);
   assert.equal(restored.highest("BTCUSDT"), 5);
 });
+
+Deno.test("GapTracker.extend() turns ids the exchange reports beyond the highest into a gap", () => {
+  const tracker = new GapTracker();
+  assert.equal(tracker.extend("BTCUSDT", 50, 0), undefined, "nothing known yet: nothing promised");
+  tracker.observe("BTCUSDT", 10, 0);
+  assert.deepEqual(tracker.extend("BTCUSDT", 13, 5), { from: 11, to: 13, firstSeenMs: 5 });
+  assert.equal(tracker.extend("BTCUSDT", 12, 6), undefined);
+  assert.equal(tracker.observe("BTCUSDT", 11, 0).decision, "publish", "the stream may still deliver them");
+  assert.equal(tracker.heal("BTCUSDT", 12), "publish");
+  assert.equal(tracker.observe("BTCUSDT", 14, 0).decision, "publish");
+  assert.deepEqual(tracker.gaps("BTCUSDT"), [{ from: 13, to: 13, firstSeenMs: 5 }]);
+});
