@@ -1,0 +1,35 @@
+/**
+ * Exact decimals for prices and quantities: integers of 10⁻⁸ ("units"), formatted with 8 decimals as Binance spot does.
+ *
+ * Floating point never touches a price or a quantity; products of two unit values carry 16 decimals and are
+ * truncated back to 8 with {@link multiplyUnits}.
+ */
+
+/** Decimals Binance spot shows in prices, quantities and volumes. */
+export const DECIMALS = 8;
+
+/** 10⁸: one whole coin in units. */
+export const UNITS_PER_WHOLE = 100_000_000n;
+
+/** Formats units as a decimal string with 8 decimals, e.g. `6723401000000n` → `"67234.01000000"`. */
+export function formatUnits(units: bigint): string {
+  const sign = units < 0n ? "-" : "";
+  const digits = (units < 0n ? -units : units).toString().padStart(DECIMALS + 1, "0");
+  return `${sign}${digits.slice(0, -DECIMALS)}.${digits.slice(-DECIMALS)}`;
+}
+
+/**
+ * Parses a plain non-negative decimal such as `"0.0015"` or `"67234.01000000"` into units.
+ *
+ * @throws {SyntaxError} When the text is not digits with an optional point and at most 8 decimals.
+ */
+export function parseUnits(text: string): bigint {
+  const match = /^(\d+)(?:\.(\d{0,8}))?$/.exec(text);
+  if (!match) throw new SyntaxError(`Cannot parse decimal: expected digits with at most 8 decimals, got "${text}"`);
+  return BigInt(match[1]!) * UNITS_PER_WHOLE + BigInt((match[2] ?? "").padEnd(DECIMALS, "0"));
+}
+
+/** price × qty in units, truncated toward zero to 8 decimals (what quoteQty shows; see the REST module). */
+export function multiplyUnits(price: bigint, qty: bigint): bigint {
+  return (price * qty) / UNITS_PER_WHOLE;
+}

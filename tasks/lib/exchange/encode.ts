@@ -1,0 +1,67 @@
+/** The exact JSON the local exchange sends: WebSocket trade events, combined-stream wrappers and REST trades. */
+import { formatUnits } from "./decimal.ts";
+import type { Trade } from "./market.ts";
+
+/** Unit of every timestamp in a message: milliseconds unless the client asked for microseconds. */
+export type TimeUnit = "ms" | "us";
+
+/** A time in microseconds expressed in `unit` (milliseconds are truncated, as Binance does). */
+export function timeIn(unit: TimeUnit, timeUs: number): number {
+  return unit === "us" ? timeUs : Math.floor(timeUs / 1000);
+}
+
+/**
+ * The `<symbol>@trade` payload, keys in Binance's order.
+ *
+ * Built as a template rather than with JSON.stringify: symbols are validated to `[A-Z0-9]`, so nothing needs
+ * escaping, and the key order is guaranteed.
+ */
+export function tradeEventJson(trade: Trade, unit: TimeUnit): string {
+  return `{"e":"trade","E":${timeIn(unit, trade.eventTimeUs)},"s":"${trade.symbol}","t":${trade.id},"p":"${
+    formatUnits(trade.price)
+  }","q":"${formatUnits(trade.qty)}","T":${timeIn(unit, trade.timeUs)},"m":${trade.isBuyerMaker},"M":true}`;
+}
+
+/** The stream name of a symbol's trades, e.g. `btcusdt@trade`. */
+export function tradeStreamName(symbol: string): string {
+  return `${symbol.toLowerCase()}@trade`;
+}
+
+/** Wraps a payload for a combined-stream connection: `{"stream":…,"data":…}`. */
+export function wrapCombined(stream: string, payloadJson: string): string {
+  return `{"stream":${JSON.stringify(stream)},"data":${payloadJson}}`;
+}
+
+/**
+ * The notice sent shortly before the server cuts a connection at its maximum age.
+ *
+ * It is sent bare on raw and combined connections alike: it concerns the connection, not a stream, so there is no
+ * stream name to wrap it with. Clients must therefore accept an unwrapped `{"e":…}` object on combined streams.
+ */
+export function serverShutdownJson(unit: TimeUnit, nowUs: number): string {
+  return `{"e":"serverShutdown","E":${timeIn(unit, nowUs)}}`;
+}
+
+/** One row of `GET /api/v3/trades` and `GET /api/v3/historicalTrades`. */
+export interface RestTrade {
+  id: number;
+  price: string;
+  qty: string;
+  quoteQty: string;
+  time: number;
+  isBuyerMaker: boolean;
+  isBestMatch: true;
+}
+
+/** A trade as the REST API shows it. */
+export function restTrade(trade: Trade, unit: TimeUnit): RestTrade {
+  return {
+    id: trade.id,
+    price: formatUnits(trade.price),
+    qty: formatUnits(trade.qty),
+    quoteQty: formatUnits(trade.quoteQty),
+    time: timeIn(unit, trade.timeUs),
+    isBuyerMaker: trade.isBuyerMaker,
+    isBestMatch: true,
+  };
+}

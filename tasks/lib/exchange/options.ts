@@ -1,0 +1,242 @@
+/**
+ * The exchange's settings: the library's optional options with defaults, and the `deno task exchange` flags.
+ *
+ * Parsing is pure; a bad flag throws {@link UsageError} with one line naming the flag, its value and what is allowed.
+ */
+import { parseArgs } from "node:util";
+import { UsageError } from "../cli.ts";
+import { type FaultRates, parseFaultRates } from "./faults.ts";
+import { DEFAULT_START_ID } from "./market.ts";
+
+/** Extra trades at once, every so often. */
+export interface BurstOptions {
+  everySeconds: number;
+  size: number;
+}
+
+/** Streams a Binance public-data trades CSV instead of generating trades. */
+export interface ReplayOptions {
+  path: string;
+  symbol: string;
+  /** 1 = real time, 10 = ten times faster, 0 = as fast as clients take them. */
+  speed: number;
+}
+
+/** How to run the exchange; every field is optional. */
+export interface ExchangeOptions {
+  /** Loopback port; 0 picks a free one. @default 9443 */
+  port?: number;
+  /** @default ["BTCUSDT", "ETHUSDT", "SOLUSDT"] */
+  symbols?: string[];
+  /** Seeds the market and every connection's faults. @default 1 */
+  seed?: number;
+  /** Trades per second over all symbols. @default 50 */
+  rate?: number;
+  /** @default undefined (no bursts) */
+  burst?: BurstOptions | undefined;
+  /** Trades kept per symbol for REST; the oldest are dropped. @default 1_000_000 */
+  history?: number;
+  /** First trade id of every symbol. @default 1_000_000 */
+  startId?: number;
+  /** Stop generating after this many trades in total. @default undefined (never) */
+  maxTrades?: number | undefined;
+  /** Finish (resolve `done`) once the last trade is generated and sent. @default false */
+  exitAfterMax?: boolean;
+  /** Finish after this many seconds. @default undefined (never) */
+  durationSeconds?: number | undefined;
+  /** Keep-alive ping period; a client silent for twice this is dropped. 0 disables it. @default 20 */
+  pingIntervalSeconds?: number;
+  /** Connections are cut at this age. @default 86400 */
+  maxAgeSeconds?: number;
+  /** How long before the cut the serverShutdown notice goes out. @default 1 */
+  shutdownNoticeSeconds?: number;
+  /** @default {} (no faults) */
+  faults?: FaultRates;
+  /** How long a `stall` fault silences a connection. @default 5000 */
+  stallMs?: number;
+  /** REST request weight per minute. @default 6000 */
+  weightLimit?: number;
+  /** @default undefined (generate trades) */
+  replay?: ReplayOptions | undefined;
+  /** Seconds between progress lines; 0 for none. @default 0 */
+  progressSeconds?: number;
+}
+
+/** The options that stay `undefined` when not given. */
+type Unset = "burst" | "maxTrades" | "durationSeconds" | "replay";
+
+/** Every option with its value decided. */
+export type ResolvedExchangeOptions =
+  & Required<Omit<ExchangeOptions, Unset>>
+  & { [K in Unset]: ExchangeOptions[K] | undefined };
+
+/** The defaults of {@link ExchangeOptions}. */
+export const EXCHANGE_DEFAULTS: ResolvedExchangeOptions = {
+  port: 9443,
+  symbols: ["BTCUSDT", "ETHUSDT", "SOLUSDT"],
+  seed: 1,
+  rate: 50,
+  burst: undefined,
+  history: 1_000_000,
+  startId: DEFAULT_START_ID,
+  maxTrades: undefined,
+  exitAfterMax: false,
+  durationSeconds: undefined,
+  pingIntervalSeconds: 20,
+  maxAgeSeconds: 86_400,
+  shutdownNoticeSeconds: 1,
+  faults: {},
+  stallMs: 5000,
+  weightLimit: 6000,
+  replay: undefined,
+  progressSeconds: 0,
+};
+
+/** Fills in the defaults; in replay mode the symbol list is the replayed symbol. */
+export function resolveExchangeOptions(options: ExchangeOptions = {}): ResolvedExchangeOptions {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  const resolved = { ...EXCHANGE_DEFAULTS, ...defined } as ResolvedExchangeOptions;
+  if (resolved.replay) resolved.symbols = [resolved.replay.symbol];
+  return resolved;
+}
+
+export const USAGE = "usage: deno task exchange [--port 9443] [--symbols BTCUSDT,ETHUSDT] [--seed 1] [--rate 50] " +
+  "[--burst-every S --burst-size N] [--history N] [--start-id N] [--max-trades N [--exit-after-max]] " +
+  "[--duration S] [--ping-interval S] [--max-age S] [--shutdown-notice S] [--faults kind=rate,…] [--stall-ms MS] " +
+  "[--weight-limit N] [--progress-interval S] | --replay data/file.csv --symbol BTCUSDT [--speed 1]";
+
+/** What the command line asked for. */
+export type ExchangeArgs = { help: true } | { help: false; options: ResolvedExchangeOptions };
+
+const FLAGS = {
+  port: { type: "string" },
+  symbols: { type: "string" },
+  seed: { type: "string" },
+  rate: { type: "string" },
+  "burst-every": { type: "string" },
+  "burst-size": { type: "string" },
+  history: { type: "string" },
+  "start-id": { type: "string" },
+  "max-trades": { type: "string" },
+  "exit-after-max": { type: "boolean" },
+  duration: { type: "string" },
+  "ping-interval": { type: "string" },
+  "max-age": { type: "string" },
+  "shutdown-notice": { type: "string" },
+  faults: { type: "string" },
+  "stall-ms": { type: "string" },
+  "weight-limit": { type: "string" },
+  "progress-interval": { type: "string" },
+  replay: { type: "string" },
+  symbol: { type: "string" },
+  speed: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Only generated markets take these; a replay streams the file's own trades. */
+const GENERATOR_FLAGS = ["symbols", "rate", "burst-every", "burst-size", "start-id", "seed"] as const;
+
+/**
+ * Parses `deno task exchange` flags into resolved options (progress every 5 s unless told otherwise).
+ *
+ * @throws {UsageError} On an unknown flag, a bad value or flags that do not go together.
+ */
+export function parseExchangeArgs(args: string[]): ExchangeArgs {
+  let values: Partial<Record<keyof typeof FLAGS, string | boolean>>;
+  try {
+    ({ values } = parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    const reason = (error as Error).message.split(". ")[0]!.replace(/\.$/, "");
+    throw new UsageError(`${reason}: run deno task exchange --help for the flags`);
+  }
+  if (values.help) return { help: true };
+  const text = (name: keyof typeof FLAGS) => values[name] as string | undefined;
+  const number = (name: keyof typeof FLAGS, min: number, max: number, whole = false) => {
+    const raw = text(name);
+    if (raw === undefined) return undefined;
+    const value = /^\d*\.?\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!(value >= min && value <= max) || (whole && !Number.isSafeInteger(value))) {
+      const kind = whole ? "a whole number" : "a number";
+      throw new UsageError(`Cannot use --${name} "${raw}": expected ${kind} from ${min} to ${max}`);
+    }
+    return value;
+  };
+
+  const replayPath = text("replay");
+  if (replayPath === undefined) {
+    for (const name of ["symbol", "speed"] as const) {
+      if (values[name] !== undefined) throw new UsageError(`Cannot use --${name} without --replay: ${USAGE}`);
+    }
+  } else {
+    for (const name of GENERATOR_FLAGS) {
+      if (values[name] !== undefined) {
+        throw new UsageError(`Cannot use --${name} with --replay: a replay streams the file's own trades`);
+      }
+    }
+    if (values.symbol === undefined) throw new UsageError(`Missing --symbol for --replay "${replayPath}": ${USAGE}`);
+  }
+
+  const burstEvery = number("burst-every", 0.001, 86_400);
+  const burstSize = number("burst-size", 1, 1_000_000, true);
+  if ((burstEvery === undefined) !== (burstSize === undefined)) {
+    throw new UsageError("Cannot burst: expected both --burst-every S and --burst-size N");
+  }
+  const maxTrades = number("max-trades", 1, Number.MAX_SAFE_INTEGER, true);
+  if (values["exit-after-max"] && maxTrades === undefined && replayPath === undefined) {
+    throw new UsageError("Cannot use --exit-after-max without --max-trades N (or --replay)");
+  }
+  const maxAgeSeconds = number("max-age", 0.001, 86_400 * 7) ?? EXCHANGE_DEFAULTS.maxAgeSeconds;
+  const shutdownNoticeSeconds = number("shutdown-notice", 0, 3600) ?? EXCHANGE_DEFAULTS.shutdownNoticeSeconds;
+  if (shutdownNoticeSeconds >= maxAgeSeconds) {
+    throw new UsageError(
+      `Cannot use --shutdown-notice "${shutdownNoticeSeconds}": expected less than --max-age (${maxAgeSeconds})`,
+    );
+  }
+
+  const options: ExchangeOptions = {
+    port: number("port", 0, 65_535, true),
+    symbols: parseSymbolList(text("symbols")),
+    seed: number("seed", 0, 4_294_967_295, true),
+    rate: number("rate", 0, 1_000_000),
+    burst: burstEvery === undefined ? undefined : { everySeconds: burstEvery, size: burstSize! },
+    history: number("history", 1, 100_000_000, true),
+    startId: number("start-id", 0, Number.MAX_SAFE_INTEGER, true),
+    maxTrades,
+    exitAfterMax: values["exit-after-max"] === true,
+    durationSeconds: number("duration", 0.001, 86_400 * 365),
+    pingIntervalSeconds: number("ping-interval", 0, 3600),
+    maxAgeSeconds,
+    shutdownNoticeSeconds,
+    faults: parseFaults(text("faults")),
+    stallMs: number("stall-ms", 1, 3_600_000, true),
+    weightLimit: number("weight-limit", 1, 1_000_000, true),
+    progressSeconds: number("progress-interval", 0, 3600) ?? 5,
+    replay: replayPath === undefined ? undefined : {
+      path: replayPath,
+      symbol: parseSymbolList(text("symbol"), "symbol")![0]!,
+      speed: number("speed", 0, 1_000_000) ?? 1,
+    },
+  };
+  return { help: false, options: resolveExchangeOptions(options) };
+}
+
+function parseSymbolList(raw: string | undefined, flag = "symbols"): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const symbols = [...new Set(raw.split(",").map((s) => s.trim().toUpperCase()).filter((s) => s !== ""))];
+  const most = flag === "symbol" ? 1 : 1024;
+  if (symbols.length === 0 || symbols.length > most || !symbols.every((s) => /^[A-Z0-9]{2,20}$/.test(s))) {
+    const expected = flag === "symbol" ? "one symbol" : "1 to 1024 comma-separated symbols";
+    throw new UsageError(`Cannot use --${flag} "${raw}": expected ${expected} of 2-20 letters or digits, e.g. BTCUSDT`);
+  }
+  return symbols;
+}
+
+function parseFaults(raw: string | undefined): FaultRates | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return parseFaultRates(raw);
+  } catch (error) {
+    // "Cannot parse fault "x=2": …" becomes "Cannot use --faults "x=2": …", naming the flag the user typed.
+    throw new UsageError((error as Error).message.replace(/^Cannot parse fault/, "Cannot use --faults"));
+  }
+}

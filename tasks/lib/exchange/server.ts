@@ -1,0 +1,294 @@
+/**
+ * The local Binance-compatible exchange: trades generated (or replayed) on a timer, streamed over WebSocket,
+ * served over REST, with faults and admin endpoints for tests.
+ *
+ * Everything listens on 127.0.0.1 only. Needs net to loopback, and read access to the replay file if any.
+ */
+import { EncodedTrade, nowUs, StreamConnection } from "./connection.ts";
+import { FAULT_KINDS, FaultInjector, type FaultKind } from "./faults.ts";
+import { TradeHistory } from "./history.ts";
+import { createMarket, nextTrades, type Trade, tradesDue } from "./market.ts";
+import { type ExchangeOptions, resolveExchangeOptions } from "./options.ts";
+import { deriveSeed, mulberry32 } from "./prng.ts";
+import { replayCsv } from "./replay.ts";
+import { sleep } from "./_sleep.ts";
+import { handleRest, type RestContext } from "./rest.ts";
+import { parseSubscription } from "./streams.ts";
+import { WeightLimiter } from "./weight.ts";
+
+/** Trades generated for one symbol since the start. */
+export interface SymbolReport {
+  firstId: number | null;
+  lastId: number | null;
+  count: number;
+}
+
+/** What the exchange did: `GET /admin/stats`, and the last line the task prints. */
+export interface ExchangeReport {
+  symbols: Record<string, SymbolReport>;
+  trades: number;
+  faults: Record<FaultKind, number>;
+  connections: { open: number; total: number };
+  rest: { requests: number; throttled: number };
+  /** Only in replay mode. */
+  replay?: { rejectedLines: number; finished: boolean };
+}
+
+/** Why the exchange finished on its own. */
+export type StopReason = "duration" | "max-trades" | "replay-finished";
+
+/** A running exchange. */
+export interface Exchange {
+  readonly hostname: "127.0.0.1";
+  readonly port: number;
+  readonly symbols: readonly string[];
+  stats(): ExchangeReport;
+  /** Resolves when `durationSeconds` elapsed, or everything was generated and sent with `exitAfterMax`. */
+  readonly done: Promise<StopReason>;
+  /** Closes every WebSocket connection at once; returns how many. */
+  disconnectAll(): number;
+  /** Stalls every WebSocket connection for `ms`; returns how many. */
+  stallAll(ms: number): number;
+  /** Stops generating, closes every connection and the listener. */
+  shutdown(): Promise<void>;
+}
+
+/** Where the exchange reports progress and skipped replay lines (the task sends them to stderr). */
+export interface ExchangeHooks {
+  log?: (line: string) => void;
+}
+
+/** Timer period of the generator: small enough that trades flow smoothly, large enough to batch. */
+const TICK_MS = 15;
+/** Most trades one tick generates, so a long event-loop pause is caught up over several ticks. */
+const MAX_TRADES_PER_TICK = 50_000;
+/** A replay at full speed waits while any client has this many trades queued. */
+const REPLAY_QUEUE_LIMIT = 20_000;
+/** How long to wait for clients to finish their close handshake on shutdown. */
+const CLOSE_GRACE_MS = 2000;
+/** Skipped replay lines logged one by one; the rest are only counted. */
+const LOGGED_BAD_LINES = 10;
+
+/**
+ * Starts the exchange on 127.0.0.1 and resolves once it listens.
+ *
+ * @example
+ * ```ts
+ * const exchange = await startExchange({ port: 0, symbols: ["BTCUSDT"], seed: 7, rate: 100 });
+ * const socket = new WebSocket(`ws://127.0.0.1:${exchange.port}/ws/btcusdt@trade`);
+ * // …
+ * await exchange.shutdown();
+ * ```
+ * @throws {Deno.errors.NotFound} When the replay file does not exist.
+ * @throws {Deno.errors.AddrInUse} When the port is taken.
+ */
+export async function startExchange(options: ExchangeOptions = {}, hooks: ExchangeHooks = {}): Promise<Exchange> {
+  const config = resolveExchangeOptions(options);
+  const log = hooks.log ?? (() => {});
+  if (config.replay) await Deno.stat(config.replay.path); // fail before listening, not in the background
+
+  const served = new Set(config.symbols);
+  const histories = new Map(config.symbols.map((symbol) => [symbol, new TradeHistory(config.history)]));
+  const symbolReports = new Map<string, SymbolReport>(
+    config.symbols.map((symbol) => [symbol, { firstId: null, lastId: null, count: 0 }]),
+  );
+  const faultCounts = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
+  const hasFaults = Object.values(config.faults).some((rate) => rate !== undefined && rate > 0);
+  const connections = new Set<StreamConnection>();
+  const counters = { trades: 0, connectionsTotal: 0, rejectedLines: 0, replayFinished: false };
+  const restContext: RestContext = {
+    histories,
+    limiter: new WeightLimiter(config.weightLimit),
+    nowMs: () => Date.now(),
+    counters: { requests: 0, throttled: 0 },
+  };
+  const stop = new AbortController();
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  let finish!: (reason: StopReason) => void;
+  const done = new Promise<StopReason>((resolve) => finish = resolve);
+
+  function publish(trades: Trade[]): void {
+    if (trades.length === 0) return;
+    for (const trade of trades) {
+      histories.get(trade.symbol)!.append(trade);
+      const report = symbolReports.get(trade.symbol)!;
+      report.firstId ??= trade.id;
+      report.lastId = trade.id;
+      report.count++;
+    }
+    counters.trades += trades.length;
+    const encoded = trades.map((trade) => new EncodedTrade(trade));
+    for (const connection of connections) connection.enqueue(encoded);
+  }
+
+  function stats(): ExchangeReport {
+    const report: ExchangeReport = {
+      symbols: Object.fromEntries([...symbolReports].map(([symbol, value]) => [symbol, { ...value }])),
+      trades: counters.trades,
+      faults: { ...faultCounts },
+      connections: { open: connections.size, total: counters.connectionsTotal },
+      rest: { ...restContext.counters },
+    };
+    if (config.replay) report.replay = { rejectedLines: counters.rejectedLines, finished: counters.replayFinished };
+    return report;
+  }
+
+  /** Once nothing more will be generated: with exitAfterMax, finish when every client has been sent everything. */
+  async function generationFinished(reason: StopReason): Promise<void> {
+    if (!config.exitAfterMax) return;
+    const deadline = performance.now() + 10_000;
+    while (!stop.signal.aborted && [...connections].some((c) => !c.drained) && performance.now() < deadline) {
+      await sleep(20, stop.signal);
+    }
+    finish(reason);
+  }
+
+  const server = Deno.serve({ hostname: "127.0.0.1", port: config.port, onListen: () => {} }, (request) => {
+    const url = new URL(request.url);
+    if (url.pathname.startsWith("/ws/") || url.pathname === "/stream") return openStream(request, url);
+    if (url.pathname.startsWith("/api/")) return handleRest(request, restContext);
+    if (url.pathname.startsWith("/admin/")) return admin(request, url);
+    return text(404, `Cannot find ${url.pathname}: expected /ws/…, /stream?streams=…, /api/v3/… or /admin/…`);
+  });
+
+  function openStream(request: Request, url: URL): Response {
+    let subscription;
+    try {
+      subscription = parseSubscription(url, served);
+    } catch (error) {
+      return text(400, (error as Error).message);
+    }
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return text(400, "Cannot open a stream: expected a WebSocket upgrade request");
+    }
+    if (stop.signal.aborted) return text(503, "Cannot open a stream: the exchange is shutting down");
+    const index = counters.connectionsTotal++;
+    // idleTimeout pings after idleTimeout/2 without a frame from the client, and closes (1001) if nothing comes back
+    // within another idleTimeout/2: so twice the ping interval gives "ping every N s, drop after N s without pong".
+    const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: config.pingIntervalSeconds * 2 });
+    const injector = hasFaults
+      ? new FaultInjector(config.faults, mulberry32(deriveSeed(config.seed, index)), {
+        combined: subscription.combined,
+        unit: subscription.unit,
+        subscribed: new Set(subscription.symbols),
+        otherSymbols: config.symbols,
+      })
+      : undefined;
+    const connection = new StreamConnection(socket, {
+      subscription,
+      injector,
+      stallMs: config.stallMs,
+      maxAgeMs: config.maxAgeSeconds * 1000,
+      shutdownNoticeMs: config.shutdownNoticeSeconds * 1000,
+      countFault: (kind) => faultCounts[kind]++,
+      onClose: () => connections.delete(connection),
+    });
+    connections.add(connection);
+    return response;
+  }
+
+  function admin(request: Request, url: URL): Response {
+    const route = `${request.method} ${url.pathname}`;
+    if (route === "GET /admin/stats") return Response.json(stats());
+    if (route === "POST /admin/disconnect") return Response.json({ disconnected: disconnectAll() });
+    if (route === "POST /admin/stall") {
+      const raw = url.searchParams.get("ms");
+      const ms = raw === null ? config.stallMs : /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+      if (!(ms >= 1)) return text(400, `Cannot stall for ms="${raw}": expected a whole number of milliseconds above 0`);
+      return Response.json({ stalled: stallAll(ms), ms });
+    }
+    return text(
+      404,
+      `Cannot find ${route}: expected GET /admin/stats, POST /admin/disconnect or POST /admin/stall?ms=N`,
+    );
+  }
+
+  function disconnectAll(): number {
+    const count = connections.size;
+    for (const connection of connections) connection.close(1001, "Disconnected by the admin endpoint");
+    return count;
+  }
+
+  function stallAll(ms: number): number {
+    for (const connection of connections) connection.stall(ms);
+    return connections.size;
+  }
+
+  let generation: Promise<void>;
+  if (config.replay) {
+    generation = replayCsv(config.replay, {
+      publish,
+      signal: stop.signal,
+      maxTrades: config.maxTrades ?? Infinity,
+      clientsBehind: () => [...connections].some((c) => c.pending > REPLAY_QUEUE_LIMIT),
+      onBadLine: (line) => {
+        if (++counters.rejectedLines <= LOGGED_BAD_LINES) log(line);
+      },
+    }).then(async () => {
+      counters.replayFinished = !stop.signal.aborted;
+      if (counters.replayFinished) await generationFinished("replay-finished");
+    });
+  } else {
+    generation = Promise.resolve();
+    const market = createMarket({ symbols: config.symbols, seed: config.seed, startId: config.startId });
+    const startedMs = performance.now();
+    let lastUs = nowUs();
+    const tick = setInterval(() => {
+      const due = tradesDue(config, (performance.now() - startedMs) / 1000, counters.trades);
+      if (due > 0) {
+        const now = Math.max(nowUs(), lastUs);
+        publish(nextTrades(market, Math.min(due, MAX_TRADES_PER_TICK), lastUs, now));
+        lastUs = now;
+      }
+      if (counters.trades >= (config.maxTrades ?? Infinity)) {
+        clearInterval(tick);
+        void generationFinished("max-trades");
+      }
+    }, TICK_MS);
+    timers.push(tick);
+  }
+
+  if (config.durationSeconds !== undefined) {
+    timers.push(setTimeout(() => finish("duration"), config.durationSeconds * 1000));
+  }
+  if (config.progressSeconds > 0) {
+    let lastTrades = 0;
+    timers.push(setInterval(() => {
+      const perSecond = (counters.trades - lastTrades) / config.progressSeconds;
+      lastTrades = counters.trades;
+      log(
+        `exchange: ${perSecond.toFixed(1)} trades/s, ${connections.size} connections open, ` +
+          `${counters.trades} trades in total`,
+      );
+    }, config.progressSeconds * 1000));
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+    symbols: config.symbols,
+    stats,
+    done,
+    disconnectAll,
+    stallAll,
+    shutdown() {
+      stopping ??= (async () => {
+        stop.abort();
+        timers.forEach((timer) => clearTimeout(timer));
+        const closing = [...connections].map((connection) => connection.closed);
+        for (const connection of connections) connection.close(1001, "Server shutting down");
+        const grace = new AbortController();
+        await Promise.race([Promise.all(closing), sleep(CLOSE_GRACE_MS, grace.signal)]);
+        grace.abort();
+        await generation.catch(() => {});
+        await server.shutdown();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function text(status: number, body: string): Response {
+  return new Response(body, { status, headers: { "Content-Type": "text/plain;charset=UTF-8" } });
+}
