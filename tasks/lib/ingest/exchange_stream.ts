@@ -122,6 +122,7 @@ export class ExchangeStream {
       this.options.onOpen?.();
     };
     socket.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
+      if (this.#stopped) return; // frames still buffered at shutdown: the next run's catch-up heals them
       const now = Date.now();
       if (socket === this.#successor) this.#promote(socket);
       if (socket !== this.#current && socket !== this.#successor) return; // a retiring connection's last frames

@@ -56,7 +56,8 @@ export class KafkaPublisher<Meta> {
   enqueue(item: QueuedMessage<Meta>): void {
     if (this.#closed) throw new Error("Cannot enqueue: the publisher is closed");
     this.#queue.push(item);
-    if (this.#queue.length >= (this.options.maxBatch ?? 5000)) this.#wake?.();
+    // Wake the loop when it sleeps on an empty queue (to start the linger) or a batch is full (to cut the linger).
+    if (this.#queue.length === 1 || this.#queue.length >= (this.options.maxBatch ?? 5000)) this.#wake?.();
   }
 
   /** Runs `task` while no batch is in flight (e.g. to read offsets that then match the acknowledged state). */

@@ -58,6 +58,9 @@ export async function saveState(path: string, state: ProducerState): Promise<voi
   await Deno.rename(temporary, path);
 }
 
+/** How long recovery may take before the producer gives up starting. */
+const REPLAY_TIMEOUT_MS = 120_000;
+
 /** How far back to read when there is no state file at all (per partition). */
 export const COLD_START_SCAN = 1_000_000;
 
@@ -93,6 +96,12 @@ export async function replayTopicTail(
   const remaining = new Set(starts.keys());
   let finished!: () => void;
   const done = new Promise<void>((resolve) => finished = resolve);
+  // Seek on every join: kafkajs restarts a consumer that crashed (e.g. while the group coordinator was still
+  // loading) with a fresh group, which forgets earlier seeks. Offsets below the start are skipped regardless.
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const [partition, start] of starts) consumer.seek({ topic, partition, offset: String(start) });
+  });
+  const timeout = setTimeout(() => finished(), REPLAY_TIMEOUT_MS);
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -100,7 +109,7 @@ export async function replayTopicTail(
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         const start = starts.get(batch.partition);
-        if (start === undefined) return; // nothing to replay there (the group starts it from the beginning)
+        if (start === undefined || !remaining.has(batch.partition)) return;
         const end = BigInt(endOffsets[batch.partition] ?? "0");
         for (const message of batch.messages) {
           const offset = BigInt(message.offset);
@@ -108,20 +117,26 @@ export async function replayTopicTail(
           if (offset >= end) break;
           apply(JSON.parse(message.value!.toString()) as TradeEnvelope);
           replayed++;
+          if (offset + 1n >= end) remaining.delete(batch.partition);
         }
-        const last = batch.messages.at(-1);
-        if (last && BigInt(last.offset) + 1n >= end) remaining.delete(batch.partition);
         if (remaining.size === 0) finished();
         await Promise.resolve();
       },
     });
-    for (const [partition, start] of starts) consumer.seek({ topic, partition, offset: String(start) });
     await done;
   } finally {
+    clearTimeout(timeout);
     await consumer.disconnect();
     const cleanup = kafka.admin();
     await cleanup.connect().then(() => cleanup.deleteGroups([groupId])).catch(() => {}).finally(() =>
       cleanup.disconnect()
+    );
+  }
+  if (remaining.size > 0) {
+    throw new TaskError(
+      `Cannot replay ${topic} partitions ${[...remaining].join(",")} within ${
+        REPLAY_TIMEOUT_MS / 1000
+      } s to recover the producer state`,
     );
   }
   return { offsets: endOffsets, replayed };

@@ -100,22 +100,33 @@ export function parseTradeFrame(frame: string, subscribed: ReadonlySet<string>):
     stream = parsed.stream;
     payload = parsed.data;
   }
-  return validateTrade(payload, subscribed, stream);
+  return validateTrade(payload, subscribed, { stream, requireEventTime: true });
 }
 
-/** Validates a trade payload already decoded from JSON; `stream` is the combined-stream name it came under. */
+/** Where a payload came from. */
+export interface TradeOrigin {
+  /** The combined-stream name it arrived under. */
+  stream?: string | undefined;
+  /** Stream trades carry `E`; trades recovered over REST have none. */
+  requireEventTime?: boolean;
+}
+
+/** Validates a trade payload already decoded from JSON. */
 export function validateTrade(
   payload: Record<string, unknown>,
   subscribed: ReadonlySet<string>,
-  stream?: string,
+  origin: TradeOrigin = {},
 ): FrameResult {
+  const { stream, requireEventTime = false } = origin;
   const event = payload.e;
   if (typeof event === "string" && CONTROL_EVENTS.has(event)) return { kind: "control", event };
   if (event === undefined) return invalid("missing_field", "e is missing");
   if (event !== "trade") return invalid("unknown_event", `event type ${JSON.stringify(event)} is not "trade"`);
 
-  for (const field of ["s", "t", "p", "q", "T", "m"] as const) {
-    if (payload[field] === undefined || payload[field] === null) return invalid("missing_field", `${field} is missing`);
+  const required = requireEventTime ? ["s", "t", "p", "q", "T", "m", "E"] : ["s", "t", "p", "q", "T", "m"];
+  for (const field of required) {
+    if (payload[field] === undefined) return invalid("missing_field", `${field} is missing`);
+    if (payload[field] === null) return invalid("wrong_type", `${field} is null`);
   }
   const { s, t, p, q, T, m, E, M } = payload;
   if (typeof s !== "string") return invalid("wrong_type", `s must be a string, got ${describe(s)}`);

@@ -44,8 +44,15 @@ export function createKafka(brokers: BrokerAddress[], options: ClientOptions = {
   });
 }
 
+const LEVEL_NAMES: Record<number, string> = {
+  [logLevel.ERROR]: "ERROR",
+  [logLevel.WARN]: "WARN",
+  [logLevel.INFO]: "INFO",
+  [logLevel.DEBUG]: "DEBUG",
+};
+
 function writeLogEntry({ namespace, level, log }: LogEntry): void {
   const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
   const detail = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : "";
-  console.error(`kafkajs ${logLevel[level] ?? level} [${namespace}] ${message}${detail}`);
+  console.error(`kafkajs ${LEVEL_NAMES[level] ?? level} [${namespace}] ${message}${detail}`);
 }

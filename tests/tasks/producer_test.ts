@@ -1,0 +1,191 @@
+/**
+ * The producer end to end: the local exchange (faults on) → `deno task producer` → a real broker. Kafka must hold
+ * every trade the exchange made exactly once, and every bad event in the DLQ with its reason, through
+ * disconnects, stalls, a graceful restart and a kill -9.
+ */
+import assert from "node:assert/strict";
+import { startExchange } from "../../tasks/lib/exchange/server.ts";
+import type { Exchange } from "../../tasks/lib/exchange/server.ts";
+import { DLQ_TOPIC, TRADES_TOPIC } from "../../tasks/lib/kafka/topics.ts";
+import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
+import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { type ReadMessage, readTopic } from "../helpers/kafka.ts";
+import { collectOutput, runDenoTask, spawnTask } from "../helpers/tasks.ts";
+
+const kafkaTest = { sanitizeOps: false, sanitizeResources: false };
+const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+const START_ID = 1_000_000;
+
+Deno.test(
+  "producer puts every valid trade in Kafka once and every bad event in the DLQ (real broker)",
+  kafkaTest,
+  async () => {
+    await using broker = await startTestBroker();
+    assert.equal((await runDenoTask(["topics"], broker.env)).code, 0);
+    const exchange = await startExchange({
+      port: 0,
+      symbols: SYMBOLS,
+      seed: 11,
+      rate: 400,
+      maxTrades: 4000,
+      stallMs: 1500,
+      faults: {
+        malformed_json: 0.01,
+        wrong_types: 0.01,
+        missing_fields: 0.01,
+        bad_price: 0.01,
+        bad_qty: 0.01,
+        unknown_event: 0.01,
+        unsubscribed_symbol: 0.01,
+        oversized: 0.005,
+        duplicate: 0.02,
+        out_of_order: 0.02,
+        drop: 0.001,
+        stall: 0.001,
+      },
+    });
+    try {
+      const env = await producerEnv(broker, exchange);
+      const producer = spawnTask("producer", env);
+      const output = collectOutput(producer);
+      await allGenerated(exchange, 4000);
+      const trades = await readTopic(broker.brokers, TRADES_TOPIC, (m) => m.length >= 4000, 60_000);
+      producer.kill("SIGTERM");
+      assert.equal((await producer.status).code, 0, output.text());
+      await output.done;
+
+      assertExactlyOnce(trades, exchange);
+      const faults = exchange.stats().faults;
+      const invalidSent = faults.malformed_json + faults.wrong_types + faults.missing_fields + faults.bad_price +
+        faults.bad_qty + faults.unknown_event + faults.unsubscribed_symbol + faults.oversized;
+      assert.ok(invalidSent > 0, "faults were injected");
+      const dlq = await readTopic(broker.brokers, DLQ_TOPIC, (m) => m.length >= invalidSent, 20_000);
+      const reasons = countBy(dlq.map((m) => JSON.parse(m.value).reason as string));
+      assert.equal(
+        dlq.length,
+        invalidSent,
+        `DLQ reasons ${JSON.stringify(reasons)} vs faults ${JSON.stringify(faults)}`,
+      );
+      assert.equal(reasons.malformed_json ?? 0, faults.malformed_json);
+      assert.equal(reasons.unknown_event ?? 0, faults.unknown_event);
+      assert.equal(reasons.unsubscribed_symbol ?? 0, faults.unsubscribed_symbol);
+      assert.equal(reasons.oversized ?? 0, faults.oversized);
+      for (const record of dlq.map((m) => JSON.parse(m.value))) {
+        assert.ok(
+          record.detail.length > 0 && record.raw_length > 0 && record.received_at_ms > 0,
+          JSON.stringify(record),
+        );
+      }
+      const summary = JSON.parse(output.text().split("\n").find((line) => line.includes('"producer_summary"'))!);
+      assert.equal(summary.undelivered, 0);
+      assert.ok(summary.duplicatesDropped > 0, "duplicated frames were dropped by trade id");
+    } finally {
+      await exchange.shutdown();
+    }
+  },
+);
+
+Deno.test(
+  "producer loses and doubles nothing across disconnect, stall, restart and kill -9 (real broker)",
+  kafkaTest,
+  async () => {
+    await using broker = await startTestBroker();
+    assert.equal((await runDenoTask(["topics"], broker.env)).code, 0);
+    const exchange = await startExchange({ port: 0, symbols: SYMBOLS, seed: 5, rate: 300, maxTrades: 4500 });
+    try {
+      const env = await producerEnv(broker, exchange);
+      const outputs: (() => string)[] = [];
+      const run = () => {
+        const child = spawnTask("producer", env);
+        const output = collectOutput(child);
+        outputs.push(output.text);
+        return { child, done: output.done };
+      };
+      const logs = () => outputs.map((text, index) => `--- producer run ${index + 1} ---\n${text()}`).join("\n");
+
+      let producer = run();
+      await sleep(2000);
+      assert.ok(exchange.disconnectAll() > 0, "forced disconnect");
+      await sleep(2000);
+      assert.ok(exchange.stallAll(3000) > 0, "stall");
+      await sleep(4000);
+      producer.child.kill("SIGTERM");
+      assert.equal((await producer.child.status).code, 0, `graceful stop:\n${logs()}`);
+      await producer.done;
+
+      producer = run();
+      await sleep(2500);
+      producer.child.kill("SIGKILL");
+      await producer.child.status;
+      await producer.done;
+
+      producer = run();
+      await allGenerated(exchange, 4500);
+      const trades = await readTopic(broker.brokers, TRADES_TOPIC, (m) => m.length >= 4500, 60_000);
+      await sleep(1000); // anything published twice would arrive now
+      assert.equal(trades.length, 4500, logs());
+      producer.child.kill("SIGTERM");
+      assert.equal((await producer.child.status).code, 0, logs());
+      await producer.done;
+
+      const all = await readTopic(broker.brokers, TRADES_TOPIC, (m) => m.length >= trades.length, 20_000);
+      assertExactlyOnce(all, exchange);
+      assert.match(logs(), /reconnecting/);
+      assert.match(logs(), /recovered \d+ trades|backfill: /);
+    } finally {
+      await exchange.shutdown();
+    }
+  },
+);
+
+/** The producer's environment, with a state that says it has seen every symbol up to just before the first id. */
+async function producerEnv(broker: TestBroker, exchange: Exchange): Promise<Record<string, string>> {
+  const statePath = `data/producer/test-${crypto.randomUUID()}/state.json`;
+  await Deno.mkdir(`${PROJECT_ROOT}/${statePath.replace(/\/state.json$/, "")}`, { recursive: true });
+  const symbols = Object.fromEntries(SYMBOLS.map((s) => [s, { highest: START_ID - 1, gaps: [] }]));
+  await Deno.writeTextFile(
+    `${PROJECT_ROOT}/${statePath}`,
+    JSON.stringify({
+      version: 1,
+      savedAtMs: 0,
+      topic: TRADES_TOPIC,
+      offsets: {},
+      tracker: { symbols, gapsFound: 0, idsHealed: 0, gapsAbandoned: [] },
+    }),
+  );
+  return {
+    ...broker.env,
+    BINANCE_WS_URL: `ws://127.0.0.1:${exchange.port}`,
+    BINANCE_REST_URL: `http://127.0.0.1:${exchange.port}`,
+    SYMBOLS: SYMBOLS.join(","),
+    PRODUCER_STATE_PATH: statePath,
+    PRODUCER_STALE_AFTER_S: "2",
+  };
+}
+
+function assertExactlyOnce(messages: ReadMessage[], exchange: Exchange): void {
+  const report = exchange.stats();
+  for (const symbol of SYMBOLS) {
+    const ids = messages.map((m) => JSON.parse(m.value).trade).filter((t) => t.s === symbol).map((t) => t.t as number);
+    const { firstId, lastId, count } = report.symbols[symbol]!;
+    assert.equal(firstId, START_ID);
+    assert.equal(new Set(ids).size, ids.length, `${symbol}: no trade twice`);
+    assert.equal(ids.length, count, `${symbol}: ${count} trades made, ${ids.length} in Kafka`);
+    assert.equal(Math.min(...ids), firstId);
+    assert.equal(Math.max(...ids), lastId);
+  }
+}
+
+async function allGenerated(exchange: Exchange, trades: number): Promise<void> {
+  while (exchange.stats().trades < trades) await sleep(100);
+}
+
+function countBy(values: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
