@@ -26,8 +26,8 @@ Deno.test(
       port: 0,
       symbols: SYMBOLS,
       seed: 11,
-      rate: 400,
-      maxTrades: 4000,
+      rate: 300,
+      maxTrades: 9000,
       stallMs: 1500,
       faults: {
         malformed_json: 0.01,
@@ -48,8 +48,8 @@ Deno.test(
       const env = await producerEnv(broker, exchange);
       const producer = spawnTask("producer", env);
       const output = collectOutput(producer);
-      await allGenerated(exchange, 4000);
-      const trades = await readTopic(broker.brokers, TRADES_TOPIC, (m) => m.length >= 4000, 60_000);
+      await allGenerated(exchange, 9000);
+      const trades = await readTopic(broker.brokers, TRADES_TOPIC, (m) => m.length >= 9000, 60_000);
       producer.kill("SIGTERM");
       assert.equal((await producer.status).code, 0, output.text());
       await output.done;
@@ -86,12 +86,21 @@ Deno.test(
 );
 
 Deno.test(
-  "producer loses and doubles nothing across disconnect, stall, restart and kill -9 (real broker)",
+  "producer loses and doubles nothing across disconnect, stall, max-age cut, restart and kill -9 (real broker)",
   kafkaTest,
   async () => {
     await using broker = await startTestBroker();
     assert.equal((await runDenoTask(["topics"], broker.env)).code, 0);
-    const exchange = await startExchange({ port: 0, symbols: SYMBOLS, seed: 5, rate: 300, maxTrades: 4500 });
+    // Connections live 5 s, like the exchange's 24 h cut sped up: the producer must rotate on the notice.
+    const exchange = await startExchange({
+      port: 0,
+      symbols: SYMBOLS,
+      seed: 5,
+      rate: 300,
+      maxTrades: 4500,
+      maxAgeSeconds: 5,
+      shutdownNoticeSeconds: 1,
+    });
     try {
       const env = await producerEnv(broker, exchange);
       const outputs: (() => string)[] = [];
@@ -131,12 +140,41 @@ Deno.test(
       const all = await readTopic(broker.brokers, TRADES_TOPIC, (m) => m.length >= trades.length, 20_000);
       assertExactlyOnce(all, exchange);
       assert.match(logs(), /reconnecting/);
+      assert.match(logs(), /rotating: exchange sent serverShutdown/);
       assert.match(logs(), /recovered \d+ trades|backfill: /);
     } finally {
       await exchange.shutdown();
     }
   },
 );
+
+Deno.test("producer stopped during a burst delivers everything it accepted (real broker)", kafkaTest, async () => {
+  await using broker = await startTestBroker();
+  assert.equal((await runDenoTask(["topics"], broker.env)).code, 0);
+  const exchange = await startExchange({ port: 0, symbols: SYMBOLS, seed: 9, rate: 3000 });
+  try {
+    const producer = spawnTask("producer", await producerEnv(broker, exchange));
+    const output = collectOutput(producer);
+    while (!output.text().includes("backfill:")) await sleep(100); // running, and the start gap healed
+    await sleep(1500);
+    producer.kill("SIGTERM");
+    assert.equal((await producer.status).code, 0, output.text());
+    await output.done;
+    const summary = JSON.parse(output.text().split("\n").find((line) => line.includes('"producer_summary"'))!);
+    assert.equal(summary.undelivered, 0);
+    const total = Object.values(summary.trades as Record<string, number>).reduce((a, b) => a + b, 0);
+    const trades = await readTopic(broker.brokers, TRADES_TOPIC, (m) => m.length >= total, 20_000);
+    await sleep(500);
+    for (const symbol of SYMBOLS) {
+      const ids = trades.map((m) => JSON.parse(m.value).trade).filter((t) => t.s === symbol).map((t) => t.t as number);
+      assert.equal(ids.length, summary.trades[symbol], `${symbol}: every acknowledged trade is in Kafka`);
+      assert.equal(new Set(ids).size, ids.length, `${symbol}: none twice`);
+      assert.equal(Math.max(...ids) - START_ID + 1, ids.length, `${symbol}: no hole below the last trade accepted`);
+    }
+  } finally {
+    await exchange.shutdown();
+  }
+});
 
 /** The producer's environment, with a state that says it has seen every symbol up to just before the first id. */
 async function producerEnv(broker: TestBroker, exchange: Exchange): Promise<Record<string, string>> {
