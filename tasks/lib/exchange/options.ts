@@ -60,6 +60,8 @@ export interface ExchangeOptions {
   replay?: ReplayOptions | undefined;
   /** Seconds between progress lines; 0 for none. @default 0 */
   progressSeconds?: number;
+  /** Start generating (or replaying) only when the first stream client connects, so it sees every trade. @default false */
+  waitForClient?: boolean;
 }
 
 /** The options that stay `undefined` when not given. */
@@ -90,6 +92,7 @@ export const EXCHANGE_DEFAULTS: ResolvedExchangeOptions = {
   weightLimit: 6000,
   replay: undefined,
   progressSeconds: 0,
+  waitForClient: false,
 };
 
 /** Fills in the defaults; in replay mode the symbol list is the replayed symbol. */
@@ -103,7 +106,7 @@ export function resolveExchangeOptions(options: ExchangeOptions = {}): ResolvedE
 export const USAGE = "usage: deno task exchange [--port 9443] [--symbols BTCUSDT,ETHUSDT] [--seed 1] [--rate 50] " +
   "[--burst-every S --burst-size N] [--history N] [--start-id N] [--max-trades N [--exit-after-max]] " +
   "[--duration S] [--ping-interval S] [--max-age S] [--shutdown-notice S] [--faults kind=rate,…] [--stall-ms MS] " +
-  "[--weight-limit N] [--progress-interval S] | --replay data/file.csv --symbol BTCUSDT [--speed 1]";
+  "[--weight-limit N] [--progress-interval S] [--wait-for-client] | --replay data/file.csv --symbol BTCUSDT [--speed 1]";
 
 /** What the command line asked for. */
 export type ExchangeArgs = { help: true } | { help: false; options: ResolvedExchangeOptions };
@@ -127,6 +130,7 @@ const FLAGS = {
   "stall-ms": { type: "string" },
   "weight-limit": { type: "string" },
   "progress-interval": { type: "string" },
+  "wait-for-client": { type: "boolean" },
   replay: { type: "string" },
   symbol: { type: "string" },
   speed: { type: "string" },
@@ -211,6 +215,7 @@ export function parseExchangeArgs(args: string[]): ExchangeArgs {
     stallMs: number("stall-ms", 1, 3_600_000, true),
     weightLimit: number("weight-limit", 1, 1_000_000, true),
     progressSeconds: number("progress-interval", 0, 3600) ?? 5,
+    waitForClient: values["wait-for-client"] === true,
     replay: replayPath === undefined ? undefined : {
       path: replayPath,
       symbol: parseSymbolList(text("symbol"), "symbol")![0]!,

@@ -106,6 +106,9 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
   const timers: ReturnType<typeof setTimeout>[] = [];
   let finish!: (reason: StopReason) => void;
   const done = new Promise<StopReason>((resolve) => finish = resolve);
+  let firstClient!: () => void;
+  const clientArrived = new Promise<void>((resolve) => firstClient = resolve);
+  if (!config.waitForClient) firstClient();
 
   function publish(trades: Trade[]): void {
     if (trades.length === 0) return;
@@ -184,6 +187,7 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
       onClose: () => connections.delete(connection),
     });
     connections.add(connection);
+    firstClient();
     return response;
   }
 
@@ -216,24 +220,35 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
 
   let generation: Promise<void>;
   if (config.replay) {
-    generation = replayCsv(config.replay, {
-      publish,
-      signal: stop.signal,
-      maxTrades: config.maxTrades ?? Infinity,
-      clientsBehind: () => [...connections].some((c) => c.pending > REPLAY_QUEUE_LIMIT),
-      onBadLine: (line) => {
-        if (++counters.rejectedLines <= LOGGED_BAD_LINES) log(line);
-      },
-    }).then(async () => {
+    const replay = config.replay;
+    generation = clientArrived.then(() =>
+      replayCsv(replay, {
+        publish,
+        signal: stop.signal,
+        maxTrades: config.maxTrades ?? Infinity,
+        clientsBehind: () => [...connections].some((c) => c.pending > REPLAY_QUEUE_LIMIT),
+        onBadLine: (line) => {
+          if (++counters.rejectedLines <= LOGGED_BAD_LINES) log(line);
+        },
+      })
+    ).then(async () => {
       counters.replayFinished = !stop.signal.aborted;
       if (counters.replayFinished) await generationFinished("replay-finished");
     });
   } else {
     generation = Promise.resolve();
     const market = createMarket({ symbols: config.symbols, seed: config.seed, startId: config.startId });
-    const startedMs = performance.now();
+    let startedMs = performance.now();
     let lastUs = nowUs();
+    let generating = !config.waitForClient;
+    void clientArrived.then(() => {
+      if (generating) return;
+      generating = true;
+      startedMs = performance.now();
+      lastUs = nowUs();
+    });
     const tick = setInterval(() => {
+      if (!generating) return;
       const due = tradesDue(config, (performance.now() - startedMs) / 1000, counters.trades);
       if (due > 0) {
         const now = Math.max(nowUs(), lastUs);

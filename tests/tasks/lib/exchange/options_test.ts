@@ -39,6 +39,7 @@ Deno.test("parseExchangeArgs() reads every generator flag", () => {
     "--stall-ms=100",
     "--weight-limit=30",
     "--progress-interval=0",
+    "--wait-for-client",
   ]);
   assert.deepEqual(options, {
     port: 0,
@@ -59,6 +60,7 @@ Deno.test("parseExchangeArgs() reads every generator flag", () => {
     weightLimit: 30,
     replay: undefined,
     progressSeconds: 0,
+    waitForClient: true,
   });
 });
 

@@ -56,6 +56,18 @@ Deno.test("startExchange() streams every trade after the connection, in id order
   });
 });
 
+Deno.test("startExchange() with waitForClient generates nothing until the first client, which sees every trade", async () => {
+  await withExchange({ symbols: ["BTCUSDT"], rate: 1000, waitForClient: true }, async (exchange) => {
+    await delay(150);
+    assert.equal(exchange.stats().trades, 0);
+    const client = await connect(ws(exchange, "/ws/btcusdt@trade"));
+    await waitFor(() => client.frames.length >= 20, "trades after the first client connected");
+    await disconnect(client);
+    const first = validTrade(client.frames[0]!, new Set(["BTCUSDT"]), false)!;
+    assert.equal(first.t, exchange.stats().symbols.BTCUSDT!.firstId);
+  });
+});
+
 Deno.test("startExchange() sends µs times when the client asks timeUnit=MICROSECOND", async () => {
   await withExchange({ symbols: ["ETHUSDT"], rate: 200 }, async (exchange) => {
     const client = await connect(ws(exchange, "/stream?streams=ethusdt@trade&timeUnit=microsecond"));

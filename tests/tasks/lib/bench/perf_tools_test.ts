@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { parseProducerPerf, producerPerfArgs } from "../../../../tasks/lib/bench/perf_tools.ts";
+import { quantile, round, sustainedRate } from "../../../../tasks/lib/bench/measure.ts";
+
+Deno.test("parseProducerPerf() reads the final summary line of kafka-producer-perf-test", () => {
+  const output = "120000 records sent, 24000.0 records/sec (5.86 MB/sec), 3.1 ms avg latency, 80.0 ms max latency.\n" +
+    "600000 records sent, 118906.262383 records/sec (29.03 MB/sec), 12.34 ms avg latency, 456.00 ms max latency, " +
+    "10 ms 50th, 20 ms 95th, 31 ms 99th, 48 ms 99.9th.\n";
+  assert.deepEqual(parseProducerPerf(output), {
+    records: 600000,
+    recordsPerSecond: 118906.262383,
+    megabytesPerSecond: 29.03,
+    avgLatencyMs: 12.34,
+    maxLatencyMs: 456,
+    p50Ms: 10,
+    p95Ms: 20,
+    p99Ms: 31,
+    p999Ms: 48,
+  });
+  assert.throws(() => parseProducerPerf("Exception in thread main"), SyntaxError);
+});
+
+Deno.test("producerPerfArgs() runs ProducerPerformance with our producer settings", () => {
+  const args = producerPerfArgs({
+    libDir: "/lib",
+    bootstrap: "localhost:9092",
+    topic: "t",
+    records: 10,
+    recordSize: 250,
+    props: { acks: "all" },
+  });
+  assert.deepEqual(args.slice(2, 4), ["/lib/*", "org.apache.kafka.tools.ProducerPerformance"]);
+  assert.deepEqual(args.slice(-3), ["--producer-props", "bootstrap.servers=localhost:9092", "acks=all"]);
+});
+
+Deno.test("quantile() picks by nearest rank", () => {
+  assert.equal(quantile([], 0.5), null);
+  assert.equal(quantile([5, 1, 3, 2, 4], 0.5), 3);
+  assert.equal(quantile(Array.from({ length: 100 }, (_, i) => i + 1), 0.99), 99);
+  assert.equal(quantile([7], 0.99), 7);
+});
+
+Deno.test("sustainedRate() measures between 10 % and 90 % of the total", () => {
+  const samples = [0, 10, 20, 30, 40, 50].map((count, i) => ({ atMs: i * 1000, count: count * 2 }));
+  assert.equal(sustainedRate(samples, 100), 20); // 10 → 90 in 4 s
+  assert.equal(sustainedRate(samples.slice(0, 2), 100), null);
+  assert.equal(round(12345.678), 12346);
+  assert.equal(round(1.23456), 1.23);
+});
