@@ -1,0 +1,179 @@
+/**
+ * The moving parts of the producer benchmark: a dedicated broker, and one measured producer run against the
+ * in-process local exchange.
+ */
+import { resolve } from "node:path";
+import { TaskError } from "../cli.ts";
+import type { BrokerAddress } from "../config.ts";
+import { startExchange } from "../exchange/server.ts";
+import { tradeFromRest, tradeMessage } from "../ingest/envelope.ts";
+import type { ProducerSummary } from "../ingest/producer.ts";
+import type { ProducerState } from "../ingest/producer_state.ts";
+import { createKafka } from "../kafka/client.ts";
+import { TRADES_TOPIC } from "../kafka/topics.ts";
+import { PROJECT_ROOT } from "../paths.ts";
+import { collectOutput, spawnTask } from "../processes.ts";
+import type { CountSample } from "./measure.ts";
+
+/** A broker started for the benchmark only, in data/bench/kafka, wiped first so every run starts alike. */
+export interface BenchBroker {
+  brokers: BrokerAddress[];
+  bootstrap: string;
+  env: Record<string, string>;
+  createTopic(topic: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const BENCH_KAFKA_PORT = 29092;
+
+/** Starts the benchmark broker with both pipeline topics. */
+export async function startBenchBroker(log: (line: string) => void): Promise<BenchBroker> {
+  const dataDir = resolve(PROJECT_ROOT, "data/bench/kafka");
+  const env = { KAFKA_BROKERS: `localhost:${BENCH_KAFKA_PORT}`, KAFKA_DATA_DIR: dataDir, KAFKA_HEAP: "1g" };
+  await denoTask(["kafka", "stop"], env); // a broker left over by an interrupted run
+  await Deno.remove(resolve(PROJECT_ROOT, "data/bench"), { recursive: true }).catch(() => {});
+  await Deno.mkdir(dataDir, { recursive: true });
+  log(`starting a dedicated broker on localhost:${BENCH_KAFKA_PORT}`);
+  await denoTask(["kafka", "start"], env, true);
+  await denoTask(["topics"], env, true);
+  const brokers = [{ host: "localhost", port: BENCH_KAFKA_PORT }];
+  return {
+    brokers,
+    bootstrap: `localhost:${BENCH_KAFKA_PORT}`,
+    env,
+    async createTopic(topic) {
+      const admin = createKafka(brokers, { quiet: true }).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+      await admin.disconnect();
+    },
+    async stop() {
+      log("stopping the broker");
+      await denoTask(["kafka", "stop"], env);
+    },
+  };
+}
+
+/** One producer run. */
+export interface ProducerRun {
+  symbols: string[];
+  trades: number;
+  /** Trades per second the exchange makes. */
+  rate: number;
+  /** First trade id, above every id of earlier runs on the same broker. */
+  startId: number;
+  log: (line: string) => void;
+}
+
+/** What one run measured. */
+export interface ProducerMeasurement {
+  summary: ProducerSummary;
+  /** Trades in the topic over time. */
+  samples: CountSample[];
+  seconds: number;
+  /** A sample of the envelopes the run produced, for the reference tool. */
+  envelopes: string[];
+}
+
+/**
+ * Runs the exchange (waiting for its first client, so the producer sees every trade live) and the producer until
+ * Kafka holds every trade, sampling the topic's size every 100 ms.
+ */
+export async function measureProducer(broker: BenchBroker, run: ProducerRun): Promise<ProducerMeasurement> {
+  const statePath = `data/producer/bench/state-${run.startId}.json`;
+  const admin = createKafka(broker.brokers, { quiet: true }).admin();
+  await admin.connect();
+  const sizeOf = async () => (await admin.fetchTopicOffsets(TRADES_TOPIC)).reduce((sum, p) => sum + Number(p.high), 0);
+  try {
+    // The state says every symbol is at startId - 1 as of the topic's current end: nothing to recover.
+    const ends = await admin.fetchTopicOffsets(TRADES_TOPIC);
+    const state: ProducerState = {
+      version: 1,
+      savedAtMs: Date.now(),
+      topic: TRADES_TOPIC,
+      offsets: Object.fromEntries(ends.map((end) => [String(end.partition), end.high])),
+      tracker: {
+        symbols: Object.fromEntries(run.symbols.map((s) => [s, { highest: run.startId - 1, gaps: [] }])),
+        gapsFound: 0,
+        idsHealed: 0,
+        gapsAbandoned: [],
+      },
+    };
+    await Deno.mkdir(resolve(PROJECT_ROOT, "data/producer/bench"), { recursive: true });
+    await Deno.writeTextFile(resolve(PROJECT_ROOT, statePath), JSON.stringify(state));
+    const before = await sizeOf();
+
+    const exchange = await startExchange({
+      port: 0,
+      symbols: run.symbols,
+      rate: run.rate,
+      maxTrades: run.trades,
+      startId: run.startId,
+      waitForClient: true,
+      pingIntervalSeconds: 0,
+    });
+    try {
+      const producer = spawnTask("producer", {
+        ...broker.env,
+        BINANCE_WS_URL: `ws://127.0.0.1:${exchange.port}`,
+        BINANCE_REST_URL: `http://127.0.0.1:${exchange.port}`,
+        SYMBOLS: run.symbols.join(","),
+        PRODUCER_STATE_PATH: statePath,
+      });
+      const output = collectOutput(producer);
+      const samples: CountSample[] = [];
+      const started = performance.now();
+      const deadline = started + Math.max(120_000, (run.trades / run.rate) * 1000 * 3);
+      let count = 0;
+      while (count < run.trades) {
+        if (performance.now() > deadline) {
+          producer.kill("SIGKILL");
+          throw new TaskError(
+            `only ${count} of ${run.trades} trades reached Kafka in time:\n${output.text().slice(-2000)}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 100));
+        count = (await sizeOf()) - before;
+        samples.push({ atMs: performance.now() - started, count });
+      }
+      const seconds = (performance.now() - started) / 1000;
+      producer.kill("SIGTERM");
+      const status = await producer.status;
+      await output.done;
+      const line = output.text().split("\n").find((l) => l.includes('"producer_summary"'));
+      if (!status.success || !line) {
+        throw new TaskError(`the producer did not stop cleanly:\n${output.text().slice(-2000)}`);
+      }
+      run.log(`${run.trades} trades in Kafka after ${seconds.toFixed(1)} s`);
+
+      const rest = await fetch(
+        `http://127.0.0.1:${exchange.port}/api/v3/historicalTrades?symbol=${
+          run.symbols[0]
+        }&fromId=${run.startId}&limit=1000`,
+      ).then((r) => r.json());
+      const envelopes = (rest as Parameters<typeof tradeFromRest>[1][]).map((row) =>
+        tradeMessage({ ...tradeFromRest(run.symbols[0]!, row), E: row.time }, Date.now(), false).value
+      );
+      return { summary: JSON.parse(line) as ProducerSummary, samples, seconds, envelopes };
+    } finally {
+      await exchange.shutdown();
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function denoTask(args: string[], env: Record<string, string>, mustSucceed = false): Promise<void> {
+  const output = await new Deno.Command("deno", {
+    args: ["task", "--quiet", ...args],
+    cwd: PROJECT_ROOT,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (mustSucceed && !output.success) {
+    const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+    throw new TaskError(`deno task ${args.join(" ")} failed:\n${text.trim()}`);
+  }
+}
