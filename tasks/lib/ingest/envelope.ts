@@ -41,28 +41,33 @@ export interface OutgoingMessage {
   key: string | null;
   value: string;
   timestamp: string;
-  headers: Record<string, string>;
+  headers?: Record<string, string>;
 }
 
 /** Raw frames kept in the DLQ are cut here so a hostile frame cannot exceed Kafka's message size. */
 export const MAX_DLQ_RAW_CHARS = 8 * 1024;
 
-/** The Kafka message for a valid trade: keyed by symbol, timestamped with the trade time. */
-export function tradeMessage(trade: TradePayload, ingestedAtMs: number, backfilled: boolean): OutgoingMessage {
+/**
+ * The Kafka message for a valid trade: keyed by symbol, timestamped with the trade time. `raw` is the payload's
+ * JSON text as received; when given it is embedded byte for byte instead of re-serialising `trade`.
+ *
+ * No Kafka headers: the version is in the envelope, and per-message headers cost kafkajs about a third of its
+ * throughput.
+ */
+export function tradeMessage(
+  trade: TradePayload,
+  ingestedAtMs: number,
+  backfilled: boolean,
+  raw?: string,
+): OutgoingMessage {
   const unit = timeUnitOf(trade.T);
-  const envelope: TradeEnvelope = {
-    schema_version: SCHEMA_VERSION,
-    source: "binance",
-    time_unit: unit,
-    ingested_at_ms: ingestedAtMs,
-    backfilled,
-    trade,
-  };
+  // Field for field the TradeEnvelope, written by hand so the trade text can be spliced in unchanged.
+  const value = `{"schema_version":${SCHEMA_VERSION},"source":"binance","time_unit":"${unit}",` +
+    `"ingested_at_ms":${ingestedAtMs},"backfilled":${backfilled},"trade":${raw ?? JSON.stringify(trade)}}`;
   return {
     key: trade.s,
-    value: JSON.stringify(envelope),
+    value,
     timestamp: String(unit === "us" ? Math.floor(trade.T / 1000) : trade.T),
-    headers: { schema_version: String(SCHEMA_VERSION) },
   };
 }
 

@@ -116,8 +116,8 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
       }
     },
   });
-  const publishTrade = (trade: TradePayload, receivedAtMs: number, backfilled: boolean) => {
-    const message = tradeMessage(trade, receivedAtMs, backfilled);
+  const publishTrade = (trade: TradePayload, receivedAtMs: number, backfilled: boolean, raw?: string) => {
+    const message = tradeMessage(trade, receivedAtMs, backfilled, raw);
     const tradeTimeMs = Number(message.timestamp);
     publisher.enqueue({
       topic: TRADES_TOPIC,
@@ -156,7 +156,7 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
         if (opened) {
           log(`gap: ${result.trade.s} ids ${opened.from}-${opened.to} missing (${opened.to - opened.from + 1})`);
         }
-        if (decision === "publish") publishTrade(result.trade, receivedAtMs, false);
+        if (decision === "publish") publishTrade(result.trade, receivedAtMs, false, result.raw);
         else counters.duplicatesDropped++;
       }
     },

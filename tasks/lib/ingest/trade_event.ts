@@ -56,7 +56,7 @@ export const DLQ_REASONS: readonly DlqReason[] = [
 
 /** The outcome of {@link parseTradeFrame}. */
 export type FrameResult =
-  | { kind: "trade"; trade: TradePayload }
+  | { kind: "trade"; trade: TradePayload; /** The payload's JSON text exactly as received, when known. */ raw?: string }
   | { kind: "control"; event: string }
   | { kind: "invalid"; reason: DlqReason; detail: string; symbol?: string };
 
@@ -94,13 +94,26 @@ export function parseTradeFrame(frame: string, subscribed: ReadonlySet<string>):
 
   let payload: Record<string, unknown> = parsed;
   let stream: string | undefined;
+  let raw: string | undefined = frame;
   if ("stream" in parsed && "data" in parsed) {
     if (typeof parsed.stream !== "string") return invalid("wrong_type", "stream must be a string");
     if (!isObject(parsed.data)) return invalid("not_an_object", `data must be an object, got ${describe(parsed.data)}`);
     stream = parsed.stream;
     payload = parsed.data;
+    raw = combinedPayloadText(frame, stream, Object.keys(parsed).length);
   }
-  return validateTrade(payload, subscribed, { stream, requireEventTime: true });
+  const result = validateTrade(payload, subscribed, { stream, requireEventTime: true });
+  return result.kind === "trade" && raw !== undefined ? { ...result, raw } : result;
+}
+
+/**
+ * The `data` text of a combined-stream frame in the exchange's own layout `{"stream":"…","data":{…}}`, so the
+ * payload can be kept byte for byte; undefined for any other layout (the parsed payload is re-serialised then).
+ */
+function combinedPayloadText(frame: string, stream: string, keys: number): string | undefined {
+  const prefix = `{"stream":${JSON.stringify(stream)},"data":`;
+  if (keys !== 2 || !frame.startsWith(prefix) || !frame.endsWith("}}")) return undefined;
+  return frame.slice(prefix.length, -1);
 }
 
 /** Where a payload came from. */

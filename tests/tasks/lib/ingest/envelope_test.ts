@@ -18,12 +18,20 @@ Deno.test("tradeMessage() wraps the trade unchanged in a v1 envelope keyed by sy
   const message = tradeMessage(TRADE, 1700000000200, false);
   assert.equal(message.key, "BTCUSDT");
   assert.equal(message.timestamp, "1700000000120");
-  assert.deepEqual(message.headers, { schema_version: "1" });
+  assert.equal(message.headers, undefined);
   assert.equal(
     message.value,
     '{"schema_version":1,"source":"binance","time_unit":"ms","ingested_at_ms":1700000000200,"backfilled":false,' +
       '"trade":{"e":"trade","E":1700000000123,"s":"BTCUSDT","t":42,"p":"37000.01000000","q":"0.00150000","T":1700000000120,"m":true,"M":true}}',
   );
+});
+
+Deno.test("tradeMessage() embeds the payload text exactly as received", () => {
+  const raw =
+    '{"e":"trade","E":1700000000123,"s":"BTCUSDT","t":42,"p":"37000.01000000","q":"0.00150000","T":1700000000120,"m":true,"M":true,"x":"extra"}';
+  const message = tradeMessage(TRADE, 5, false, raw);
+  assert.ok(message.value.endsWith(`"trade":${raw}}`));
+  assert.equal(JSON.parse(message.value).trade.x, "extra");
 });
 
 Deno.test("tradeMessage() marks microsecond trades and stamps Kafka in ms", () => {
@@ -38,7 +46,7 @@ Deno.test("dlqMessage() keeps the reason and a bounded copy of the raw frame", (
   const message = dlqMessage(raw, "oversized", "too big", 5);
   const record = JSON.parse(message.value);
   assert.equal(message.key, null);
-  assert.equal(message.headers.reason, "oversized");
+  assert.equal(message.headers?.reason, "oversized");
   assert.equal(record.raw.length, MAX_DLQ_RAW_CHARS);
   assert.equal(record.raw_length, raw.length);
   assert.equal(record.raw_truncated, true);

@@ -22,14 +22,20 @@ const TRADE = {
 const frame = (overrides: Record<string, unknown>) => JSON.stringify({ ...TRADE, ...overrides });
 const reasonOf = (result: FrameResult) => result.kind === "invalid" ? result.reason : result.kind;
 
-Deno.test("parseTradeFrame() accepts a raw-stream trade and keeps it exactly", () => {
-  const result = parseTradeFrame(JSON.stringify(TRADE), SUBSCRIBED);
-  assert.deepEqual(result, { kind: "trade", trade: TRADE });
+Deno.test("parseTradeFrame() accepts a raw-stream trade and keeps its text", () => {
+  const frame = JSON.stringify(TRADE);
+  assert.deepEqual(parseTradeFrame(frame, SUBSCRIBED), { kind: "trade", trade: TRADE, raw: frame });
 });
 
-Deno.test("parseTradeFrame() unwraps a combined-stream trade", () => {
+Deno.test("parseTradeFrame() unwraps a combined-stream trade and keeps the payload text", () => {
   const result = parseTradeFrame(JSON.stringify({ stream: "btcusdt@trade", data: TRADE }), SUBSCRIBED);
-  assert.deepEqual(result, { kind: "trade", trade: TRADE });
+  assert.deepEqual(result, { kind: "trade", trade: TRADE, raw: JSON.stringify(TRADE) });
+  const reordered = parseTradeFrame(JSON.stringify({ data: TRADE, stream: "btcusdt@trade" }), SUBSCRIBED);
+  assert.deepEqual(
+    reordered,
+    { kind: "trade", trade: TRADE },
+    "another layout: no raw text, the trade is re-serialised",
+  );
 });
 
 Deno.test("parseTradeFrame() reports the shutdown notice as a control event", () => {
