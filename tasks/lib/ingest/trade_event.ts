@@ -67,10 +67,11 @@ export const MAX_FRAME_BYTES = 16 * 1024;
 const CONTROL_EVENTS = new Set(["serverShutdown"]);
 
 const SYMBOL = /^[A-Z0-9]{2,20}$/;
-// Fits DECIMAL(38, 18): up to 20 integer digits and 18 fraction digits, no exponent, no sign.
+// The lake stores prices and quantities as DECIMAL(20, 8): at most 12 integer and 8 fraction digits (the exchange
+// sends 8), no exponent, no sign. Price × quantity then fits DECIMAL(38, 16) exactly.
 const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
-const MAX_INTEGER_DIGITS = 20;
-const MAX_FRACTION_DIGITS = 18;
+const MAX_INTEGER_DIGITS = 12;
+const MAX_FRACTION_DIGITS = 8;
 // 2100-01-01 in µs: a trade time beyond this is not a time at all.
 const MAX_TIME_US = 4_102_444_800_000_000;
 
@@ -170,7 +171,7 @@ export function validateTrade(
     if (!match) return fail("invalid_decimal", `${field} ${JSON.stringify(value.slice(0, 64))} is not a plain decimal`);
     const [, whole = "", fraction = ""] = match;
     if (whole.replace(/^0+(?=\d)/, "").length > MAX_INTEGER_DIGITS || fraction.length > MAX_FRACTION_DIGITS) {
-      return fail("out_of_range", `${field} ${value.slice(0, 64)} does not fit DECIMAL(38, 18)`);
+      return fail("out_of_range", `${field} ${value.slice(0, 64)} does not fit DECIMAL(20, 8)`);
     }
     if (/^[0.]+$/.test(value)) return fail(nonPositive, `${field} is ${value}`);
   }
