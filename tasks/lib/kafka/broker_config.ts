@@ -110,6 +110,17 @@ export function clusterId(randomBytes: Uint8Array): string {
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
+/**
+ * A new cluster id from `randomBytes` (16 bytes per call). Like Kafka's own Uuid.randomUuid(), it never starts
+ * with "-", which the storage tool's command line would read as an option.
+ */
+export function newClusterId(randomBytes: () => Uint8Array): string {
+  for (;;) {
+    const id = clusterId(randomBytes());
+    if (!id.startsWith("-")) return id;
+  }
+}
+
 /** JVM arguments that start one node; `marker` lets status checks recognise the process by its command line. */
 export function brokerCommand(node: BrokerNode, libDir: string, heap: string): string[] {
   const files = nodeFiles(node);

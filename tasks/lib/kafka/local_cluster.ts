@@ -11,10 +11,10 @@ import { TaskError } from "../cli.ts";
 import {
   brokerCommand,
   type BrokerNode,
-  clusterId,
   clusterNodes,
   formatCommand,
   log4jProperties,
+  newClusterId,
   nodeFiles,
   serverProperties,
 } from "./broker_config.ts";
@@ -201,7 +201,7 @@ async function readOrCreateClusterId(dataDir: string): Promise<string> {
   const file = join(dataDir, "cluster.id");
   if (existsSync(file)) return (await Deno.readTextFile(file)).trim();
   await Deno.mkdir(dataDir, { recursive: true });
-  const id = clusterId(crypto.getRandomValues(new Uint8Array(16)));
+  const id = newClusterId(() => crypto.getRandomValues(new Uint8Array(16)));
   await Deno.writeTextFile(file, `${id}\n`);
   return id;
 }

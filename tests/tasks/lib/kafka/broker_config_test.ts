@@ -4,6 +4,7 @@ import {
   clusterId,
   clusterNodes,
   log4jProperties,
+  newClusterId,
   serverProperties,
 } from "../../../../tasks/lib/kafka/broker_config.ts";
 
@@ -62,4 +63,10 @@ Deno.test("clusterId() encodes 16 bytes as 22 URL-safe base64 characters", () =>
   assert.equal(clusterId(new Uint8Array(16).fill(255)), "_____________________w");
   assert.match(clusterId(crypto.getRandomValues(new Uint8Array(16))), /^[A-Za-z0-9_-]{22}$/);
   assert.throws(() => clusterId(new Uint8Array(8)), RangeError);
+});
+
+Deno.test("newClusterId() never starts with a dash, which the storage tool would take for an option", () => {
+  const draws = [new Uint8Array(16).fill(0xf8), new Uint8Array(16).fill(1)]; // 0xf8… encodes as "-…"
+  assert.ok(clusterId(draws[0]!).startsWith("-"));
+  assert.equal(newClusterId(() => draws.shift()!), clusterId(new Uint8Array(16).fill(1)));
 });
