@@ -125,10 +125,10 @@ export interface TradeOrigin {
   requireEventTime?: boolean;
 }
 
-/** Validates a trade payload already decoded from JSON. */
+/** Validates a trade payload already decoded from JSON; `subscribed` undefined accepts any symbol. */
 export function validateTrade(
   payload: Record<string, unknown>,
-  subscribed: ReadonlySet<string>,
+  subscribed: ReadonlySet<string> | undefined,
   origin: TradeOrigin = {},
 ): FrameResult {
   const { stream, requireEventTime = false } = origin;
@@ -148,7 +148,9 @@ export function validateTrade(
   const symbol = s;
   const fail = (reason: DlqReason, detail: string): FrameResult => invalid(reason, detail, symbol);
 
-  if (!subscribed.has(symbol)) return fail("unsubscribed_symbol", `${symbol} was not subscribed`);
+  if (subscribed !== undefined && !subscribed.has(symbol)) {
+    return fail("unsubscribed_symbol", `${symbol} was not subscribed`);
+  }
   if (stream !== undefined && stream !== `${symbol.toLowerCase()}@trade`) {
     return fail("stream_mismatch", `${symbol} trade arrived on stream ${JSON.stringify(stream.slice(0, 64))}`);
   }

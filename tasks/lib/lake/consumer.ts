@@ -1,0 +1,179 @@
+/**
+ * The consumer's job from start to shutdown: crypto.trades.v1 → decode → Parquet files in the lake → commit.
+ * Records that cannot be decoded go to crypto.trades.dlq.v1 (sent and acknowledged before their offset is
+ * committed).
+ */
+import { Partitioners } from "kafkajs";
+import type { KafkaConfig } from "../config.ts";
+import { createKafka } from "../kafka/client.ts";
+import { DLQ_TOPIC, TRADES_TOPIC } from "../kafka/topics.ts";
+import { SCHEMA_VERSION } from "../ingest/envelope.ts";
+import { decodeRecord } from "./decode.ts";
+import { LakeSink, removeUncommitted, type RotationLimits } from "./lake_sink.ts";
+import { LakeWriter } from "./parquet_writer.ts";
+
+/** The consumer group whose committed offsets say what the lake holds. */
+export const LAKE_GROUP_ID = "crypto-lake-writer";
+
+/** Everything the consumer needs to run. */
+export interface ConsumerSettings {
+  kafka: KafkaConfig;
+  lakeDir: string;
+  rotation?: Partial<RotationLimits>;
+  /** How often a progress line is printed. Default: 5 s. */
+  progressEveryMs?: number;
+  log?: (line: string) => void;
+}
+
+/** What the consumer did, printed as JSON at shutdown. */
+export interface ConsumerSummary {
+  rows: number;
+  files: number;
+  dlq: Record<string, number>;
+  removedUncommitted: number;
+}
+
+/** Runs until `signal` aborts, then writes and commits what is buffered and returns the summary. */
+export async function runConsumer(settings: ConsumerSettings, signal: AbortSignal): Promise<ConsumerSummary> {
+  const log = settings.log ?? ((line: string) => console.log(line));
+  const limits: RotationLimits = { maxRows: 100_000, maxAgeMs: 1000, ...settings.rotation };
+  const kafka = createKafka(settings.kafka.brokers, { clientId: "crypto-consumer" });
+  const writer = await LakeWriter.open(settings.lakeDir);
+  // A consumer that died without leaving the group holds its partitions until its session times out: keep that
+  // short, so a restart after kill -9 resumes within seconds rather than a minute.
+  const consumer = kafka.consumer({
+    groupId: LAKE_GROUP_ID,
+    allowAutoTopicCreation: false,
+    maxBytes: 32 * 2 ** 20,
+    sessionTimeout: 10_000,
+    rebalanceTimeout: 15_000,
+    heartbeatInterval: 1000,
+  });
+  const dlq = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  const admin = kafka.admin();
+  await Promise.all([consumer.connect(), dlq.connect(), admin.connect()]);
+
+  const summary: ConsumerSummary = { rows: 0, files: 0, dlq: {}, removedUncommitted: 0 };
+  const sink = new LakeSink(writer, async (partition, offset) => {
+    await consumer.commitOffsets([{ topic: TRADES_TOPIC, partition, offset: String(offset) }]);
+  }, limits);
+  // Writing, committing and cleaning up never overlap: each waits for the one before.
+  let exclusive: Promise<unknown> = Promise.resolve();
+  const serially = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = exclusive.then(task);
+    exclusive = run.catch(() => {});
+    return run;
+  };
+  const record = (outcomes: { rows: number; files: string[] }[]) => {
+    for (const outcome of outcomes) {
+      summary.rows += outcome.rows;
+      summary.files += outcome.files.length;
+    }
+  };
+
+  // On every assignment: forget partitions now owned elsewhere, and remove files this partition wrote but never
+  // committed, before any of its records are written again.
+  const owned = new Set<number>();
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    const assigned = new Set(payload.memberAssignment[TRADES_TOPIC] ?? []);
+    void serially(async () => {
+      for (const partition of owned) if (!assigned.has(partition)) sink.drop(partition);
+      owned.clear();
+      const [committed] = await admin.fetchOffsets({ groupId: LAKE_GROUP_ID, topics: [TRADES_TOPIC] });
+      for (const partition of assigned) {
+        owned.add(partition);
+        const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
+        const removed = await removeUncommitted(writer.lakeDir, partition, BigInt(offset === "-1" ? "0" : offset));
+        summary.removedUncommitted += removed.length;
+        if (removed.length > 0) log(`removed ${removed.length} uncommitted files of partition ${partition}`);
+      }
+    });
+  });
+
+  let lastTradeUs = 0;
+  let lagMessages = 0;
+  await consumer.subscribe({ topic: TRADES_TOPIC, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch, heartbeat }) => {
+      await serially(async () => {
+        // The join's clean-up was queued before any batch of the new assignment, so this cannot happen; throwing
+        // makes kafkajs fetch the batch again rather than move past records never written.
+        if (!owned.has(batch.partition)) throw new Error(`Got a batch of unassigned partition ${batch.partition}`);
+        const now = Date.now();
+        for (const message of batch.messages) {
+          const offset = BigInt(message.offset);
+          const decoded = decodeRecord(message.value?.toString() ?? null, batch.partition, offset);
+          if ("row" in decoded) {
+            sink.add(batch.partition, offset, decoded.row, now);
+            lastTradeUs = Math.max(lastTradeUs, decoded.row.tradeTimeUs);
+          } else {
+            await sendToDlq(
+              dlq,
+              message.value?.toString() ?? "",
+              decoded.reason,
+              decoded.detail,
+              batch.partition,
+              offset,
+            );
+            summary.dlq[decoded.reason] = (summary.dlq[decoded.reason] ?? 0) + 1;
+            sink.add(batch.partition, offset, null, now);
+          }
+        }
+        lagMessages = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
+        record(await sink.flushDue(Date.now()));
+      });
+      await heartbeat();
+    },
+  });
+
+  const ageTimer = setInterval(() => void serially(async () => record(await sink.flushDue(Date.now()))), 100);
+  let previous = { at: performance.now(), rows: 0 };
+  const progress = setInterval(() => {
+    const now = performance.now();
+    const perSecond = (summary.rows - previous.rows) / ((now - previous.at) / 1000);
+    const lagSeconds = lastTradeUs === 0 ? "n/a" : `${((Date.now() - lastTradeUs / 1000) / 1000).toFixed(1)} s`;
+    log(
+      `progress: ${perSecond.toFixed(0)} rows/s | ${summary.rows} rows in ${summary.files} files | ` +
+        `lag ${lagMessages} messages, ${lagSeconds} | buffered ${sink.buffered}`,
+    );
+    previous = { at: now, rows: summary.rows };
+  }, settings.progressEveryMs ?? 5000);
+
+  await new Promise<void>((resolve) => signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve()));
+  log("shutting down: writing and committing what is buffered");
+  clearInterval(ageTimer);
+  clearInterval(progress);
+  consumer.pause([{ topic: TRADES_TOPIC }]);
+  await serially(async () => record(await sink.flushDue(Date.now(), true)));
+  await consumer.disconnect();
+  await Promise.all([dlq.disconnect(), admin.disconnect()]);
+  writer.close();
+  return summary;
+}
+
+async function sendToDlq(
+  producer: ReturnType<ReturnType<typeof createKafka>["producer"]>,
+  raw: string,
+  reason: string,
+  detail: string,
+  partition: number,
+  offset: bigint,
+): Promise<void> {
+  const record = {
+    schema_version: SCHEMA_VERSION,
+    reason,
+    detail,
+    received_at_ms: Date.now(),
+    raw: raw.slice(0, 8192),
+    raw_length: raw.length,
+    raw_truncated: raw.length > 8192,
+    symbol: null,
+    source: { topic: TRADES_TOPIC, partition, offset: String(offset) },
+  };
+  await producer.send({
+    topic: DLQ_TOPIC,
+    acks: -1,
+    messages: [{ key: null, value: JSON.stringify(record), headers: { reason, stage: "consumer" } }],
+  });
+}

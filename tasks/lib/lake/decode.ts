@@ -1,0 +1,98 @@
+/**
+ * Turns a record of crypto.trades.v1 into a lake row, or into a reason for the DLQ. Pure.
+ *
+ * Envelope versions 1 and 2 are read; version 2 adds `producer_id`. Everything in the trade is re-validated
+ * here too: the consumer trusts no producer, and a symbol becomes a folder name.
+ */
+import { validateTrade } from "../ingest/trade_event.ts";
+import { type HivePartition, hivePartitionOf } from "./partition.ts";
+
+/** Envelope versions this consumer understands. */
+export const READABLE_SCHEMA_VERSIONS = [1, 2] as const;
+
+/** One trade as the lake stores it. */
+export interface LakeRow {
+  partition: HivePartition;
+  tradeId: number;
+  /** Exact decimal strings, cast to DECIMAL(20, 8) by DuckDB. */
+  price: string;
+  quantity: string;
+  tradeTimeUs: number;
+  eventTimeUs: number | null;
+  /** The unit the exchange sent times in: `ms` or `us`. */
+  timeUnit: "ms" | "us";
+  isBuyerMaker: boolean;
+  isBestMatch: boolean | null;
+  ingestedAtMs: number;
+  isBackfilled: boolean;
+  schemaVersion: number;
+  producerId: string | null;
+  kafkaPartition: number;
+  kafkaOffset: bigint;
+}
+
+/** The outcome of {@link decodeRecord}. */
+export type Decoded = { row: LakeRow } | { reason: string; detail: string };
+
+/** Decodes one Kafka record value. */
+export function decodeRecord(value: string | null, kafkaPartition: number, kafkaOffset: bigint): Decoded {
+  if (value === null) return { reason: "empty_record", detail: "record has no value" };
+  let envelope: Record<string, unknown>;
+  try {
+    envelope = JSON.parse(value);
+  } catch (error) {
+    return { reason: "malformed_json", detail: (error as Error).message };
+  }
+  if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) {
+    return { reason: "invalid_envelope", detail: "expected a JSON object" };
+  }
+  const version = envelope.schema_version;
+  if (!READABLE_SCHEMA_VERSIONS.includes(version as 1 | 2)) {
+    return { reason: "unknown_schema_version", detail: `schema_version ${JSON.stringify(version)} is not 1 or 2` };
+  }
+  const { time_unit: unit, ingested_at_ms: ingestedAtMs, backfilled, trade } = envelope;
+  if (unit !== "ms" && unit !== "us") return { reason: "invalid_envelope", detail: "time_unit must be ms or us" };
+  if (!Number.isSafeInteger(ingestedAtMs)) return { reason: "invalid_envelope", detail: "ingested_at_ms is missing" };
+  if (typeof backfilled !== "boolean") return { reason: "invalid_envelope", detail: "backfilled must be a boolean" };
+  if (typeof trade !== "object" || trade === null || Array.isArray(trade)) {
+    return { reason: "invalid_envelope", detail: "trade must be an object" };
+  }
+  const producerId = envelope.producer_id;
+  if (version === 2 && producerId !== undefined && typeof producerId !== "string") {
+    return { reason: "invalid_envelope", detail: "producer_id must be a string" };
+  }
+
+  const checked = validateTrade(trade as Record<string, unknown>, undefined, { requireEventTime: !backfilled });
+  if (checked.kind !== "trade") {
+    return checked.kind === "invalid"
+      ? { reason: checked.reason, detail: checked.detail }
+      : { reason: "unknown_event", detail: `control event ${checked.event} in the trades topic` };
+  }
+  const t = checked.trade;
+  const toUs = (time: number) => unit === "us" ? time : time * 1000;
+  let partition: HivePartition;
+  try {
+    partition = hivePartitionOf(t.s, toUs(t.T));
+  } catch (error) {
+    return { reason: "invalid_symbol", detail: (error as Error).message };
+  }
+  return {
+    row: {
+      partition,
+      tradeId: t.t,
+      price: t.p,
+      quantity: t.q,
+      tradeTimeUs: toUs(t.T),
+      eventTimeUs: t.E === undefined ? null : toUs(t.E),
+      timeUnit: unit,
+      isBuyerMaker: t.m,
+      isBestMatch: t.M ?? null,
+      ingestedAtMs: ingestedAtMs as number,
+      isBackfilled: backfilled,
+      schemaVersion: version as number,
+      producerId: typeof producerId === "string" ? producerId : null,
+      kafkaPartition,
+      kafkaOffset,
+    },
+  };
+}

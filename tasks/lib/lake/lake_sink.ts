@@ -1,0 +1,133 @@
+/**
+ * Buffers decoded rows per Kafka partition and turns them into committed lake files, the way the S3 sink does:
+ * write files (temporary name, fsync, rename), and only then commit offset = last + 1.
+ *
+ * A crash between rename and commit leaves files whose first offset is at or beyond the committed offset; they are
+ * removed when the partition is assigned again ({@link removeUncommitted}), before anything is rewritten, so the
+ * lake never holds a record twice, whatever the new file boundaries.
+ */
+import { join } from "node:path";
+import type { LakeRow } from "./decode.ts";
+import { parseLakeFileName } from "./partition.ts";
+import type { LakeWriter } from "./parquet_writer.ts";
+
+/** When a partition's buffer becomes files. */
+export interface RotationLimits {
+  /** Default: 100,000 rows. */
+  maxRows: number;
+  /** Default: 1,000 ms after the first buffered record arrived. */
+  maxAgeMs: number;
+}
+
+/** Whether a buffer of `rows` rows, the oldest `ageMs` old, should be written now. */
+export function shouldRotate(rows: number, ageMs: number, limits: RotationLimits): boolean {
+  return rows >= limits.maxRows || (rows > 0 && ageMs >= limits.maxAgeMs);
+}
+
+interface PartitionBuffer {
+  rows: LakeRow[];
+  /** Offset of the last record handled (written or sent to the DLQ), or undefined when none since the commit. */
+  lastOffset: bigint | undefined;
+  firstArrivedMs: number;
+}
+
+/** What a flush did. */
+export interface FlushOutcome {
+  partition: number;
+  rows: number;
+  files: string[];
+  committedOffset: bigint;
+}
+
+/** Per-partition buffers in front of a {@link LakeWriter}. */
+export class LakeSink {
+  #buffers = new Map<number, PartitionBuffer>();
+
+  constructor(
+    private readonly writer: LakeWriter,
+    private readonly commit: (partition: number, nextOffset: bigint) => Promise<void>,
+    private readonly limits: RotationLimits,
+  ) {}
+
+  /** Rows waiting in all buffers. */
+  get buffered(): number {
+    let rows = 0;
+    for (const buffer of this.#buffers.values()) rows += buffer.rows.length;
+    return rows;
+  }
+
+  /** Records a handled record: `row` to write, or null when it went to the DLQ (its offset still counts). */
+  add(partition: number, offset: bigint, row: LakeRow | null, nowMs: number): void {
+    let buffer = this.#buffers.get(partition);
+    if (!buffer) this.#buffers.set(partition, buffer = { rows: [], lastOffset: undefined, firstArrivedMs: nowMs });
+    if (buffer.lastOffset === undefined) buffer.firstArrivedMs = nowMs;
+    if (row) buffer.rows.push(row);
+    buffer.lastOffset = offset;
+  }
+
+  /** Writes and commits every partition whose buffer is due; `force` writes all (shutdown). */
+  async flushDue(nowMs: number, force = false): Promise<FlushOutcome[]> {
+    const outcomes: FlushOutcome[] = [];
+    for (const [partition, buffer] of this.#buffers) {
+      if (buffer.lastOffset === undefined) continue;
+      const due = shouldRotate(buffer.rows.length, nowMs - buffer.firstArrivedMs, this.limits) ||
+        (buffer.rows.length === 0 && nowMs - buffer.firstArrivedMs >= this.limits.maxAgeMs);
+      if (force || due) outcomes.push(await this.#flush(partition, buffer, nowMs));
+    }
+    return outcomes;
+  }
+
+  /** Forgets a partition this consumer no longer owns; its new owner starts from the committed offset. */
+  drop(partition: number): void {
+    this.#buffers.delete(partition);
+  }
+
+  async #flush(partition: number, buffer: PartitionBuffer, nowMs: number): Promise<FlushOutcome> {
+    const rows = buffer.rows;
+    const lastOffset = buffer.lastOffset!;
+    const files = rows.length > 0 ? await this.writer.write(rows, partition, rows[0]!.kafkaOffset, nowMs) : [];
+    const next = lastOffset + 1n;
+    await this.commit(partition, next);
+    this.#buffers.set(partition, { rows: [], lastOffset: undefined, firstArrivedMs: nowMs });
+    return { partition, rows: rows.length, files, committedOffset: next };
+  }
+}
+
+/**
+ * Deletes lake files of Kafka `partition` whose first offset is at or beyond `committedOffset` (written, never
+ * committed), and temporary files left by a crash. Returns the removed paths.
+ */
+export async function removeUncommitted(
+  lakeDir: string,
+  partition: number,
+  committedOffset: bigint,
+): Promise<string[]> {
+  const removed: string[] = [];
+  for await (const path of walkFiles(lakeDir)) {
+    const name = path.slice(path.lastIndexOf("/") + 1);
+    const parsed = parseLakeFileName(name);
+    const leftover = parsed
+      ? parsed.kafkaPartition === partition && parsed.firstOffset >= committedOffset
+      : name.startsWith(`.part-${partition}-`) && name.endsWith(".tmp");
+    if (leftover) {
+      await Deno.remove(path);
+      removed.push(path);
+    }
+  }
+  return removed;
+}
+
+async function* walkFiles(dir: string): AsyncGenerator<string> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) yield* walkFiles(path);
+    else if (entry.isFile) yield path;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Writes lake rows as Parquet through DuckDB: one file per Hive partition per flush, made durable and visible
+ * atomically (temporary name → fsync → rename → fsync of the folder).
+ *
+ * DuckDB's native code is outside Deno's sandbox, so the connection confines itself to the lake folder.
+ */
+import {
+  BIGINT,
+  BOOLEAN,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  INTEGER,
+  VARCHAR,
+} from "@duckdb/node-api";
+import { join } from "node:path";
+import type { LakeRow } from "./decode.ts";
+import { lakeFileName, partitionDir, partitionKey } from "./partition.ts";
+
+// DuckDB appends at most this many rows per data chunk (its vector size).
+const CHUNK_ROWS = 2048;
+
+const STAGING_COLUMNS = [
+  ["pair", VARCHAR],
+  ["trade_date", VARCHAR],
+  ["hour", INTEGER],
+  ["trade_id", BIGINT],
+  ["price", VARCHAR],
+  ["quantity", VARCHAR],
+  ["trade_time_us", BIGINT],
+  ["event_time_us", BIGINT],
+  ["time_unit", VARCHAR],
+  ["is_buyer_maker", BOOLEAN],
+  ["is_best_match", BOOLEAN],
+  ["ingested_at_ms", BIGINT],
+  ["is_backfilled", BOOLEAN],
+  ["schema_version", INTEGER],
+  ["producer_id", VARCHAR],
+  ["kafka_partition", INTEGER],
+  ["kafka_offset", BIGINT],
+] as const;
+
+/** The columns of every lake file, as DuckDB computes them from the staging table. */
+export function lakeSelectList(writtenAtMs: number, withProducerId: boolean): string {
+  return [
+    "trade_id",
+    "cast(price as decimal(20, 8)) as price",
+    "cast(quantity as decimal(20, 8)) as quantity",
+    "make_timestamp(trade_time_us) as trade_time",
+    "make_timestamp(event_time_us) as event_time",
+    "time_unit",
+    "is_buyer_maker",
+    "is_best_match",
+    "make_timestamp(ingested_at_ms * 1000) as ingested_at",
+    `make_timestamp(${Math.trunc(writtenAtMs)}::bigint * 1000) as lake_written_at`,
+    "is_backfilled",
+    "schema_version",
+    ...(withProducerId ? ["producer_id"] : []),
+    "kafka_partition",
+    "kafka_offset",
+  ].join(", ");
+}
+
+/** Writes Parquet files into one lake folder. */
+export class LakeWriter {
+  private constructor(
+    readonly lakeDir: string,
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  /** Opens DuckDB confined to `lakeDir` (created if missing). */
+  static async open(lakeDir: string): Promise<LakeWriter> {
+    await Deno.mkdir(lakeDir, { recursive: true });
+    const root = await Deno.realPath(lakeDir);
+    const instance = await DuckDBInstance.create(":memory:", { threads: "1" });
+    const connection = await instance.connect();
+    await connection.run(
+      `set allowed_directories = ['${root.replaceAll("'", "''")}/']; set enable_external_access = false; ` +
+        "set lock_configuration = true;",
+    );
+    const columns = STAGING_COLUMNS.map(([name, type]) => `${name} ${type.toString()}`).join(", ");
+    await connection.run(`create table staging (${columns})`);
+    return new LakeWriter(root, instance, connection);
+  }
+
+  /**
+   * Writes `rows` (all from one Kafka partition, `firstOffset` the lowest) and returns the files now visible.
+   * Each file replaces any earlier file of the same name, so a replay overwrites instead of duplicating.
+   */
+  async write(rows: LakeRow[], kafkaPartition: number, firstOffset: bigint, writtenAtMs: number): Promise<string[]> {
+    await this.connection.run("delete from staging");
+    await this.#stage(rows);
+    const groups = new Map<string, LakeRow[]>();
+    for (const row of rows) {
+      const key = partitionKey(row.partition);
+      const group = groups.get(key) ?? groups.set(key, []).get(key)!;
+      group.push(row);
+    }
+    const written: string[] = [];
+    for (const group of groups.values()) {
+      const { partition } = group[0]!;
+      const dir = partitionDir(this.lakeDir, partition);
+      await Deno.mkdir(dir, { recursive: true });
+      const name = lakeFileName(kafkaPartition, firstOffset);
+      const temporary = join(dir, `.${name}.tmp`);
+      const select = lakeSelectList(writtenAtMs, group.some((row) => row.producerId !== null));
+      // Values are safe to inline: the pair is A-Z0-9, the date YYYY-MM-DD and the hour a number.
+      await this.connection.run(
+        `copy (select ${select} from staging where pair = '${partition.pair}' and trade_date = '${partition.tradeDate}' ` +
+          `and hour = ${partition.hour} order by trade_id) to '${temporary}' (format parquet, compression zstd)`,
+      );
+      await fsync(temporary);
+      const final = join(dir, name);
+      await Deno.rename(temporary, final);
+      await fsync(dir);
+      written.push(final);
+    }
+    return written;
+  }
+
+  /** Releases DuckDB. */
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+
+  async #stage(rows: LakeRow[]): Promise<void> {
+    const appender = await this.connection.createAppender("staging");
+    for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
+      const slice = rows.slice(start, start + CHUNK_ROWS);
+      const chunk = DuckDBDataChunk.create(STAGING_COLUMNS.map(([, type]) => type), slice.length);
+      chunk.setColumns([
+        slice.map((r) => r.partition.pair),
+        slice.map((r) => r.partition.tradeDate),
+        slice.map((r) => r.partition.hour),
+        slice.map((r) => BigInt(r.tradeId)),
+        slice.map((r) => r.price),
+        slice.map((r) => r.quantity),
+        slice.map((r) => BigInt(r.tradeTimeUs)),
+        slice.map((r) => r.eventTimeUs === null ? null : BigInt(r.eventTimeUs)),
+        slice.map((r) => r.timeUnit),
+        slice.map((r) => r.isBuyerMaker),
+        slice.map((r) => r.isBestMatch),
+        slice.map((r) => BigInt(r.ingestedAtMs)),
+        slice.map((r) => r.isBackfilled),
+        slice.map((r) => r.schemaVersion),
+        slice.map((r) => r.producerId),
+        slice.map((r) => r.kafkaPartition),
+        slice.map((r) => r.kafkaOffset),
+      ]);
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+    appender.closeSync();
+  }
+}
+
+/** Flushes a file's or a folder's data and metadata to disk. */
+async function fsync(path: string): Promise<void> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}

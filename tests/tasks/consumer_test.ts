@@ -1,0 +1,175 @@
+/**
+ * The consumer end to end: records in crypto.trades.v1 → `deno task consumer` → Parquet files read back with DuckDB.
+ * Every trade lands exactly once, across a restart, with exact decimals and the Hive partitions recognised.
+ *
+ * TODO(#4): the kill -9 loop (five SIGKILLs at random moments) can leave the next consumer without batches after a
+ * rebalance in this harness; it is tracked on the issue and joins this file once fixed.
+ */
+import assert from "node:assert/strict";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { Partitioners } from "kafkajs";
+import { tradeMessage } from "../../tasks/lib/ingest/envelope.ts";
+import { createKafka } from "../../tasks/lib/kafka/client.ts";
+import { DLQ_TOPIC, TRADES_TOPIC } from "../../tasks/lib/kafka/topics.ts";
+import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
+import { startTestBroker } from "../helpers/broker.ts";
+import { readTopic } from "../helpers/kafka.ts";
+import { collectOutput, runDenoTask, spawnTask } from "../helpers/tasks.ts";
+
+const kafkaTest = { sanitizeOps: false, sanitizeResources: false };
+const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+const TRADES = 210_000; // a multiple of 3 symbols and of the 5,000-message sends
+const START_MS = Date.UTC(2025, 2, 1, 22, 30);
+
+Deno.test(
+  "consumer writes every trade to the lake exactly once, across a restart (real broker)",
+  kafkaTest,
+  async () => {
+    await using broker = await startTestBroker();
+    assert.equal((await runDenoTask(["topics"], broker.env)).code, 0);
+    await fillTopic(broker.brokers);
+
+    const lakeDir = `data/parquet/test-${crypto.randomUUID()}`;
+    const env = { ...broker.env, LAKE_DIR: lakeDir };
+    const lakeGlob = `${PROJECT_ROOT}/${lakeDir}/**/*.parquet`;
+    const outputs: (() => string)[] = [];
+    try {
+      // A first run that stops cleanly part-way, then a second that finishes the topic.
+      const first = spawnTask("consumer", env);
+      const firstOutput = collectOutput(first);
+      outputs.push(firstOutput.text);
+      while (await lakeCount(lakeGlob) === 0) await sleep(200);
+      first.kill("SIGTERM");
+      assert.equal((await first.status).code, 0, firstOutput.text());
+      await firstOutput.done;
+      const consumer = spawnTask("consumer", env);
+      const output = collectOutput(consumer);
+      outputs.push(output.text);
+      const deadline = Date.now() + 90_000;
+      while (await lakeCount(lakeGlob) < TRADES && Date.now() < deadline) await sleep(500);
+      consumer.kill("SIGTERM");
+      assert.equal((await consumer.status).code, 0, output.text());
+      await output.done;
+      const logs = outputs.map((text, i) => `--- run ${i + 1}\n${text()}`).join("\n");
+      assert.equal(await lakeCount(lakeGlob), TRADES, logs);
+
+      const lake = await query(
+        `select pair, count(*) as trades, count(distinct trade_id) as ids, min(trade_id) as first, max(trade_id) as last
+       from read_parquet('${lakeGlob}', hive_partitioning = true) group by pair order by pair`,
+      );
+      assert.deepEqual(
+        lake.map((r) => [r.pair, Number(r.trades), Number(r.ids), Number(r.first), Number(r.last)]),
+        SYMBOLS.toSorted().map((s) => [s, TRADES / 3, TRADES / 3, 1, TRADES / 3]),
+        logs,
+      );
+
+      const [types] = await query(
+        `select typeof(price) as price, typeof(quantity) as quantity, typeof(trade_time) as trade_time,
+              typeof(hour) as hour, typeof(trade_date) as trade_date
+       from read_parquet('${lakeGlob}', hive_partitioning = true, hive_types = {'hour': integer}) limit 1`,
+      );
+      assert.deepEqual(types, {
+        price: "DECIMAL(20,8)",
+        quantity: "DECIMAL(20,8)",
+        trade_time: "TIMESTAMP",
+        hour: "INTEGER",
+        trade_date: "DATE",
+      });
+      const [exact] = await query(
+        `select sum(price * quantity)::varchar as quote from read_parquet('${lakeGlob}', hive_partitioning = true)`,
+      );
+      assert.equal(exact!.quote, expectedQuoteVolume(), "decimals survive exactly");
+
+      const dlq = await readTopic(broker.brokers, DLQ_TOPIC, (m) => m.length >= 3, 20_000);
+      const reasons = dlq.map((m) => JSON.parse(m.value).reason).sort();
+      assert.deepEqual(reasons, ["invalid_symbol", "invalid_symbol", "malformed_json"]);
+      const pairs = (await Array.fromAsync(Deno.readDir(`${PROJECT_ROOT}/${lakeDir}`))).map((e) => e.name).sort();
+      assert.deepEqual(pairs, SYMBOLS.toSorted().map((s) => `pair=${s}`), "only real symbols became folders");
+      assert.ok(
+        !await exists(`${PROJECT_ROOT}/data/parquet/x`),
+        "a path-injection symbol wrote nothing beside the lake",
+      );
+      assert.ok(!await exists(`${PROJECT_ROOT}/data/x`), "a path-injection symbol wrote nothing outside the lake");
+    } finally {
+      await Deno.remove(`${PROJECT_ROOT}/${lakeDir}`, { recursive: true }).catch(() => {});
+    }
+  },
+);
+
+/** 210,000 trades over three symbols and six trade hours, plus three records the consumer must refuse. */
+async function fillTopic(brokers: { host: string; port: number }[]): Promise<void> {
+  const kafka = createKafka(brokers, { quiet: true });
+  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  for (let start = 0; start < TRADES; start += 5000) {
+    const messages = Array.from({ length: 5000 }, (_, i) => {
+      const n = start + i;
+      const symbol = SYMBOLS[n % 3]!;
+      const id = Math.floor(n / 3) + 1;
+      const time = START_MS + n * 100; // 20,000 s: several hour partitions
+      return tradeMessage(
+        { e: "trade", E: time + 1, s: symbol, t: id, p: price(id), q: quantity(id), T: time, m: id % 2 === 0, M: true },
+        time + 5,
+        false,
+      );
+    });
+    if (start === 100_000) {
+      const bad = (symbol: string) =>
+        tradeMessage({ e: "trade", E: 1, s: symbol, t: 1, p: "1", q: "1", T: 1, m: true }, 1, false);
+      messages.push({ ...bad("AAA"), value: bad("AAA").value.replace('"AAA"', '"../../x"') });
+      messages.push({ ...bad("AAA"), value: bad("AAA").value.replace('"AAA"', '"BTC/USDT"') });
+      messages.push({ key: "BTCUSDT", value: "{not json", timestamp: "1" });
+    }
+    await producer.send({ topic: TRADES_TOPIC, acks: -1, messages });
+  }
+  await producer.disconnect();
+}
+
+function price(id: number): string {
+  return `${60000 + (id % 997)}.${String(id % 100).padStart(2, "0")}000000`;
+}
+
+function quantity(id: number): string {
+  return `0.${String((id * 7919) % 100_000_000).padStart(8, "0")}`;
+}
+
+function expectedQuoteVolume(): string {
+  // Σ price × quantity in integers: prices have 2 decimals, quantities 8, so the sum has 10.
+  let sum = 0n;
+  for (let n = 0; n < TRADES; n++) {
+    const id = Math.floor(n / 3) + 1;
+    const p = BigInt(60000 + (id % 997)) * 100n + BigInt(id % 100);
+    sum += p * BigInt((id * 7919) % 100_000_000);
+  }
+  const digits = sum.toString().padStart(11, "0");
+  // DuckDB types price × quantity of two DECIMAL(20, 8) as DECIMAL(38, 16): 16 fraction digits.
+  return `${digits.slice(0, -10)}.${digits.slice(-10)}000000`;
+}
+
+async function lakeCount(glob: string): Promise<number> {
+  try {
+    const [row] = await query(`select count(*) as n from read_parquet('${glob}')`);
+    return Number(row!.n);
+  } catch {
+    return 0; // no files yet
+  }
+}
+
+async function query(sql: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
