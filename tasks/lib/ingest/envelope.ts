@@ -48,7 +48,8 @@ export interface OutgoingMessage {
 export const MAX_DLQ_RAW_CHARS = 8 * 1024;
 
 /**
- * The Kafka message for a valid trade: keyed by symbol, timestamped with the trade time. `raw` is the payload's
+ * The Kafka message for a valid trade: keyed by symbol, stamped with the trade time (our topics use LogAppendTime,
+ * so the broker's append time replaces it there; retention then counts from arrival). `raw` is the payload's
  * JSON text as received; when given it is embedded byte for byte instead of re-serialising `trade`.
  *
  * No Kafka headers: the version is in the envelope, and per-message headers cost kafkajs about a third of its

@@ -24,6 +24,9 @@ export function topicSpecs(config: TopicConfig): ITopicConfig[] {
       { name: "cleanup.policy", value: "delete" },
       { name: "retention.ms", value: String(retentionHours === -1 ? -1 : retentionHours * HOUR_MS) },
       { name: "min.insync.replicas", value: String(config.minInsyncReplicas) },
+      // Retention must count from when a trade reached Kafka, not from its trade time: with CreateTime a replay or
+      // backfill of old trades would be deleted by the next retention check, before the consumer reads it.
+      { name: "message.timestamp.type", value: "LogAppendTime" },
     ],
   });
   return [spec(TRADES_TOPIC, config.retentionHours), spec(DLQ_TOPIC, config.dlqRetentionHours)];

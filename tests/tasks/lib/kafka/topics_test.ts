@@ -15,6 +15,7 @@ Deno.test("topicSpecs() describes the trades topic and its dead-letter topic", (
     { name: "cleanup.policy", value: "delete" },
     { name: "retention.ms", value: String(168 * 3_600_000) },
     { name: "min.insync.replicas", value: "2" },
+    { name: "message.timestamp.type", value: "LogAppendTime" },
   ]);
   assert.equal(dlq?.configEntries?.find((e) => e.name === "retention.ms")?.value, String(720 * 3_600_000));
 });
