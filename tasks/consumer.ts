@@ -10,7 +10,7 @@ import { runConsumer } from "./lib/lake/consumer.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
 import { resolve } from "node:path";
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const kafka = loadKafkaConfig(Deno.env);
   const { lakeDir } = loadStorageConfig(Deno.env);
   const signal = shutdownSignal();
@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   );
   const summary = await runConsumer({ kafka, lakeDir: resolve(PROJECT_ROOT, lakeDir) }, signal);
   console.log(JSON.stringify({ event: "consumer_summary", ...summary }));
+  return summary.unwrittenPartitions.length > 0 ? 1 : 0;
 }
 
 if (import.meta.main) runTask("consumer", main);

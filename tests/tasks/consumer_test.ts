@@ -218,3 +218,51 @@ async function exists(path: string): Promise<boolean> {
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+Deno.test(
+  "consumer commits nothing while the lake cannot be written, and loses nothing once it can (real broker)",
+  kafkaTest,
+  async () => {
+    await using broker = await startTestBroker();
+    assert.equal((await runDenoTask(["topics"], broker.env)).code, 0);
+    const lakeDir = `data/parquet/test-${crypto.randomUUID()}`;
+    const lakeGlob = `${PROJECT_ROOT}/${lakeDir}/**/*.parquet`;
+    // A file where the BTCUSDT folder must go: every write of that pair fails (root ignores read-only modes).
+    await Deno.mkdir(`${PROJECT_ROOT}/${lakeDir}`, { recursive: true });
+    await Deno.writeTextFile(`${PROJECT_ROOT}/${lakeDir}/pair=BTCUSDT`, "not a folder");
+    await fillTopic(broker.brokers);
+    const consumer = spawnTask("consumer", { ...broker.env, LAKE_DIR: lakeDir });
+    const output = collectOutput(consumer);
+    try {
+      while (!output.text().includes("Cannot write the lake files")) await sleep(200);
+      await sleep(2000);
+      const admin = createKafka(broker.brokers, { quiet: true }).admin();
+      await admin.connect();
+      const [committed] = await admin.fetchOffsets({ groupId: "crypto-lake-writer", topics: [TRADES_TOPIC] });
+      const ends = await admin.fetchTopicOffsets(TRADES_TOPIC);
+      await admin.disconnect();
+      // Every flush of the partition holding BTCUSDT fails, so that partition has committed nothing at all.
+      const held = ends.filter((end) =>
+        end.high !== "0" && committed!.partitions.find((p) => p.partition === end.partition)?.offset === "-1"
+      );
+      assert.equal(held.length, 1, JSON.stringify({ committed, ends }));
+      const lakeBefore = await lakeCount(lakeGlob);
+      assert.ok(lakeBefore < TRADES, "the failing pair is not in the lake yet");
+
+      await Deno.remove(`${PROJECT_ROOT}/${lakeDir}/pair=BTCUSDT`); // the fault clears
+      const deadline = Date.now() + 60_000;
+      while (await lakeCount(lakeGlob) < TRADES && Date.now() < deadline) await sleep(500);
+      await sleep(1000);
+      consumer.kill("SIGTERM");
+      assert.equal((await consumer.status).code, 0, output.text());
+      await output.done;
+      const [totals] = await query(
+        `select count(*) as n, count(distinct (pair, trade_id)) as ids from read_parquet('${lakeGlob}', hive_partitioning = true)`,
+      );
+      assert.deepEqual([Number(totals!.n), Number(totals!.ids)], [TRADES, TRADES], output.text());
+      assert.match(output.text(), /retrying from offset \d+/);
+    } finally {
+      await Deno.remove(`${PROJECT_ROOT}/${lakeDir}`, { recursive: true }).catch(() => {});
+    }
+  },
+);

@@ -9,7 +9,7 @@ import { createKafka } from "../kafka/client.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../kafka/topics.ts";
 import { SCHEMA_VERSION } from "../ingest/envelope.ts";
 import { decodeRecord } from "./decode.ts";
-import { LakeSink, removeUncommitted, type RotationLimits } from "./lake_sink.ts";
+import { FlushError, LakeSink, removeUncommitted, type RotationLimits } from "./lake_sink.ts";
 import { LakeWriter } from "./parquet_writer.ts";
 
 /** The consumer group whose committed offsets say what the lake holds. */
@@ -31,6 +31,8 @@ export interface ConsumerSummary {
   files: number;
   dlq: Record<string, number>;
   removedUncommitted: number;
+  /** Partitions whose last buffered records could not be written at shutdown (they are re-read on restart). */
+  unwrittenPartitions: number[];
 }
 
 /** Runs until `signal` aborts, then writes and commits what is buffered and returns the summary. */
@@ -53,7 +55,7 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   const admin = kafka.admin();
   await Promise.all([consumer.connect(), dlq.connect(), admin.connect()]);
 
-  const summary: ConsumerSummary = { rows: 0, files: 0, dlq: {}, removedUncommitted: 0 };
+  const summary: ConsumerSummary = { rows: 0, files: 0, dlq: {}, removedUncommitted: 0, unwrittenPartitions: [] };
   const sink = new LakeSink(writer, async (partition, offset) => {
     await consumer.commitOffsets([{ topic: TRADES_TOPIC, partition, offset: String(offset) }]);
   }, limits);
@@ -68,6 +70,21 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     for (const outcome of outcomes) {
       summary.rows += outcome.rows;
       summary.files += outcome.files.length;
+    }
+  };
+  // A write that fails commits nothing: rewind the partition to its first uncommitted record and pause, as the S3
+  // sink does, so the records are written once the fault clears (never skipped, never buffered twice).
+  let failures = 0;
+  const flush = async (force = false) => {
+    try {
+      record(await sink.flushDue(Date.now(), force));
+      failures = 0;
+    } catch (error) {
+      if (!(error instanceof FlushError) || force) throw error;
+      const pauseMs = Math.min(30_000, 500 * 2 ** failures++);
+      log(`${error.message}; retrying from offset ${error.resumeOffset} in ${(pauseMs / 1000).toFixed(1)} s`);
+      consumer.seek({ topic: TRADES_TOPIC, partition: error.partition, offset: String(error.resumeOffset) });
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   };
 
@@ -95,13 +112,16 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   await consumer.subscribe({ topic: TRADES_TOPIC, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
-    eachBatch: async ({ batch, heartbeat }) => {
+    // Offsets are resolved one by one, and a batch made stale by a rewind is left alone.
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, heartbeat, resolveOffset, isStale }) => {
       await serially(async () => {
         // The join's clean-up was queued before any batch of the new assignment, so this cannot happen; throwing
         // makes kafkajs fetch the batch again rather than move past records never written.
         if (!owned.has(batch.partition)) throw new Error(`Got a batch of unassigned partition ${batch.partition}`);
         const now = Date.now();
         for (const message of batch.messages) {
+          if (isStale()) return;
           const offset = BigInt(message.offset);
           const decoded = decodeRecord(message.value?.toString() ?? null, batch.partition, offset);
           if ("row" in decoded) {
@@ -119,15 +139,16 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
             summary.dlq[decoded.reason] = (summary.dlq[decoded.reason] ?? 0) + 1;
             sink.add(batch.partition, offset, null, now);
           }
+          resolveOffset(message.offset);
         }
         lagMessages = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
-        record(await sink.flushDue(Date.now()));
+        await flush();
       });
       await heartbeat();
     },
   });
 
-  const ageTimer = setInterval(() => void serially(async () => record(await sink.flushDue(Date.now()))), 100);
+  const ageTimer = setInterval(() => void serially(() => flush()), 100);
   let previous = { at: performance.now(), rows: 0 };
   const progress = setInterval(() => {
     const now = performance.now();
@@ -145,7 +166,11 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   clearInterval(ageTimer);
   clearInterval(progress);
   consumer.pause([{ topic: TRADES_TOPIC }]);
-  await serially(async () => record(await sink.flushDue(Date.now(), true)));
+  await serially(() => flush(true)).catch((error) => {
+    if (!(error instanceof FlushError)) throw error;
+    summary.unwrittenPartitions.push(error.partition);
+    log(`${error.message}; nothing was committed, so a restart writes these records again`);
+  });
   await consumer.disconnect();
   await Promise.all([dlq.disconnect(), admin.disconnect()]);
   writer.close();

@@ -26,9 +26,22 @@ export function shouldRotate(rows: number, ageMs: number, limits: RotationLimits
 
 interface PartitionBuffer {
   rows: LakeRow[];
+  /** Offset of the first record handled since the last commit: where to resume if writing fails. */
+  firstOffset: bigint | undefined;
   /** Offset of the last record handled (written or sent to the DLQ), or undefined when none since the commit. */
   lastOffset: bigint | undefined;
   firstArrivedMs: number;
+}
+
+/**
+ * Writing a partition's files failed (disk full, folder not writable, …). Nothing was committed and the buffer is
+ * gone: the caller rewinds the partition to `resumeOffset` and tries again after a pause.
+ */
+export class FlushError extends Error {
+  constructor(readonly partition: number, readonly resumeOffset: bigint, options: ErrorOptions) {
+    super(`Cannot write the lake files of partition ${partition}: ${(options.cause as Error)?.message}`, options);
+    this.name = "FlushError";
+  }
 }
 
 /** What a flush did. */
@@ -59,13 +72,22 @@ export class LakeSink {
   /** Records a handled record: `row` to write, or null when it went to the DLQ (its offset still counts). */
   add(partition: number, offset: bigint, row: LakeRow | null, nowMs: number): void {
     let buffer = this.#buffers.get(partition);
-    if (!buffer) this.#buffers.set(partition, buffer = { rows: [], lastOffset: undefined, firstArrivedMs: nowMs });
-    if (buffer.lastOffset === undefined) buffer.firstArrivedMs = nowMs;
+    if (!buffer) {
+      buffer = { rows: [], firstOffset: undefined, lastOffset: undefined, firstArrivedMs: nowMs };
+      this.#buffers.set(partition, buffer);
+    }
+    if (buffer.lastOffset === undefined) {
+      buffer.firstArrivedMs = nowMs;
+      buffer.firstOffset = offset;
+    }
     if (row) buffer.rows.push(row);
     buffer.lastOffset = offset;
   }
 
-  /** Writes and commits every partition whose buffer is due; `force` writes all (shutdown). */
+  /**
+   * Writes and commits every partition whose buffer is due; `force` writes all (shutdown).
+   * @throws {FlushError} when a partition's files cannot be written; other partitions are not attempted.
+   */
   async flushDue(nowMs: number, force = false): Promise<FlushOutcome[]> {
     const outcomes: FlushOutcome[] = [];
     for (const [partition, buffer] of this.#buffers) {
@@ -85,10 +107,16 @@ export class LakeSink {
   async #flush(partition: number, buffer: PartitionBuffer, nowMs: number): Promise<FlushOutcome> {
     const rows = buffer.rows;
     const lastOffset = buffer.lastOffset!;
-    const files = rows.length > 0 ? await this.writer.write(rows, partition, rows[0]!.kafkaOffset, nowMs) : [];
+    let files: string[];
+    try {
+      files = rows.length > 0 ? await this.writer.write(rows, partition, rows[0]!.kafkaOffset, nowMs) : [];
+    } catch (error) {
+      this.#buffers.delete(partition);
+      throw new FlushError(partition, buffer.firstOffset!, { cause: error });
+    }
     const next = lastOffset + 1n;
     await this.commit(partition, next);
-    this.#buffers.set(partition, { rows: [], lastOffset: undefined, firstArrivedMs: nowMs });
+    this.#buffers.set(partition, { rows: [], firstOffset: undefined, lastOffset: undefined, firstArrivedMs: nowMs });
     return { partition, rows: rows.length, files, committedOffset: next };
   }
 }
