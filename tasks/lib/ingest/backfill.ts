@@ -28,23 +28,7 @@ export async function fetchHistoricalTrades(
 ): Promise<RestTrade[]> {
   const url = new URL("/api/v3/historicalTrades", restUrl);
   url.search = new URLSearchParams({ symbol, fromId: String(fromId), limit: String(limit) }).toString();
-  const response = await fetchImpl(url, {
-    headers: { accept: "application/json" },
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (response.status === 429 || response.status === 418) {
-    await response.body?.cancel();
-    const seconds = Number(response.headers.get("retry-after"));
-    const fallback = response.status === 418 ? 120_000 : 60_000;
-    throw new RateLimitedError(response.status, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : fallback);
-  }
-  if (!response.ok) {
-    const body = (await response.text()).slice(0, 200);
-    throw new Error(`historicalTrades ${symbol} fromId=${fromId} answered ${response.status}: ${body}`);
-  }
-  const rows: unknown = await response.json();
-  if (!Array.isArray(rows)) throw new Error(`historicalTrades ${symbol} answered something other than a list`);
-  return rows.filter(isRestTrade);
+  return await getTrades(url, `historicalTrades ${symbol} fromId=${fromId}`, fetchImpl);
 }
 
 /** The id of the most recent trade of `symbol` (REST `trades?limit=1`), or undefined when it has none. */
