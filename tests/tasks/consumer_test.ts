@@ -11,6 +11,7 @@ import { tradeMessage } from "../../tasks/lib/ingest/envelope.ts";
 import { createKafka } from "../../tasks/lib/kafka/client.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../../tasks/lib/kafka/topics.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
+import { VENV_PYTHON } from "../../tasks/lib/python_env.ts";
 import { startTestBroker } from "../helpers/broker.ts";
 import { readTopic } from "../helpers/kafka.ts";
 import { collectOutput, runDenoTask, spawnTask } from "../helpers/tasks.ts";
@@ -54,7 +55,7 @@ Deno.test(
 
       const lake = await query(
         `select pair, count(*) as trades, count(distinct trade_id) as ids, min(trade_id) as first, max(trade_id) as last
-       from read_parquet('${lakeGlob}', hive_partitioning = true) group by pair order by pair`,
+       from read_parquet('${lakeGlob}', hive_partitioning = true, union_by_name = true) group by pair order by pair`,
       );
       assert.deepEqual(
         lake.map((r) => [r.pair, Number(r.trades), Number(r.ids), Number(r.first), Number(r.last)]),
@@ -65,7 +66,7 @@ Deno.test(
       const [types] = await query(
         `select typeof(price) as price, typeof(quantity) as quantity, typeof(trade_time) as trade_time,
               typeof(hour) as hour, typeof(trade_date) as trade_date
-       from read_parquet('${lakeGlob}', hive_partitioning = true, hive_types = {'hour': integer}) limit 1`,
+       from read_parquet('${lakeGlob}', hive_partitioning = true, hive_types = {'hour': integer}, union_by_name = true) limit 1`,
       );
       assert.deepEqual(types, {
         price: "DECIMAL(20,8)",
@@ -75,9 +76,25 @@ Deno.test(
         trade_date: "DATE",
       });
       const [exact] = await query(
-        `select sum(price * quantity)::varchar as quote from read_parquet('${lakeGlob}', hive_partitioning = true)`,
+        `select sum(price * quantity)::varchar as quote, count(producer_id) as v2
+         from read_parquet('${lakeGlob}', hive_partitioning = true, union_by_name = true)`,
       );
       assert.equal(exact!.quote, expectedQuoteVolume(), "decimals survive exactly");
+      assert.equal(Number(exact!.v2), 5000, "envelope v2 rows keep their added field");
+
+      // An engine that is not ours (pyarrow) sees the same rows, the Hive partitions and exact decimal types.
+      const pyarrow = await new Deno.Command(VENV_PYTHON, {
+        args: [`${PROJECT_ROOT}/tests/testdata/read_lake_with_pyarrow.py`, `${PROJECT_ROOT}/${lakeDir}`],
+      }).output();
+      assert.ok(pyarrow.success, new TextDecoder().decode(pyarrow.stderr));
+      const seen = JSON.parse(new TextDecoder().decode(pyarrow.stdout));
+      assert.equal(seen.rows, TRADES);
+      assert.deepEqual(seen.trades_per_pair, Object.fromEntries(SYMBOLS.map((s) => [s, TRADES / 3])));
+      assert.equal(seen.types.price, "decimal128(20, 8)");
+      assert.equal(seen.types.quantity, "decimal128(20, 8)");
+      assert.equal(seen.types.trade_time, "timestamp[us]");
+      assert.equal(seen.types.hour, "int32");
+      assert.ok(seen.hours.length >= 5, `several hour partitions: ${seen.hours}`);
 
       const dlq = await readTopic(broker.brokers, DLQ_TOPIC, (m) => m.length >= 3, 20_000);
       const reasons = dlq.map((m) => JSON.parse(m.value).reason).sort();
@@ -128,7 +145,7 @@ Deno.test(
       const logs = outputs.map((text, i) => `--- run ${i + 1}\n${text()}`).join("\n");
       const lake = await query(
         `select pair, count(*) as trades, count(distinct trade_id) as ids, min(trade_id) as first, max(trade_id) as last
-       from read_parquet('${lakeGlob}', hive_partitioning = true) group by pair order by pair`,
+       from read_parquet('${lakeGlob}', hive_partitioning = true, union_by_name = true) group by pair order by pair`,
       );
       assert.deepEqual(
         lake.map((r) => [r.pair, Number(r.trades), Number(r.ids), Number(r.first), Number(r.last)]),
@@ -165,6 +182,12 @@ async function fillTopic(brokers: { host: string; port: number }[]): Promise<voi
       messages.push({ ...bad("AAA"), value: bad("AAA").value.replace('"AAA"', '"BTC/USDT"') });
       messages.push({ key: "BTCUSDT", value: "{not json", timestamp: "1" });
     }
+    if (start === TRADES - 5000) {
+      // The last 5,000 in envelope v2, which adds producer_id: the lake holds both, read with union_by_name.
+      for (const message of messages) {
+        message.value = message.value.replace('{"schema_version":1,', '{"schema_version":2,"producer_id":"p-2",');
+      }
+    }
     await producer.send({ topic: TRADES_TOPIC, acks: -1, messages });
   }
   await producer.disconnect();
@@ -193,7 +216,7 @@ function expectedQuoteVolume(): string {
 
 async function lakeCount(glob: string): Promise<number> {
   try {
-    const [row] = await query(`select count(*) as n from read_parquet('${glob}')`);
+    const [row] = await query(`select count(*) as n from read_parquet('${glob}', union_by_name = true)`);
     return Number(row!.n);
   } catch {
     return 0; // no files yet
@@ -257,7 +280,7 @@ Deno.test(
       assert.equal((await consumer.status).code, 0, output.text());
       await output.done;
       const [totals] = await query(
-        `select count(*) as n, count(distinct (pair, trade_id)) as ids from read_parquet('${lakeGlob}', hive_partitioning = true)`,
+        `select count(*) as n, count(distinct (pair, trade_id)) as ids from read_parquet('${lakeGlob}', hive_partitioning = true, union_by_name = true)`,
       );
       assert.deepEqual([Number(totals!.n), Number(totals!.ids)], [TRADES, TRADES], output.text());
       assert.match(output.text(), /retrying from offset \d+/);
