@@ -71,3 +71,47 @@ export function producerPerfArgs(run: ProducerPerfRun): string[] {
     ...Object.entries(run.props).map(([key, value]) => `${key}=${value}`),
   ];
 }
+
+/** The figures `kafka-consumer-perf-test` prints on its result line. */
+export interface ConsumerPerfSummary {
+  megabytes: number;
+  megabytesPerSecond: number;
+  messages: number;
+  messagesPerSecond: number;
+}
+
+/**
+ * Reads the result line of `kafka-consumer-perf-test`, which follows its header
+ * `start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, …`.
+ */
+export function parseConsumerPerf(output: string): ConsumerPerfSummary {
+  const line = output.split("\n").find((l) => /^\d{4}-\d{2}-\d{2} [\d:.]+, \d{4}-\d{2}-\d{2} [\d:.]+, /.test(l));
+  if (!line) throw new SyntaxError(`Cannot find the consumer perf-test result in: ${output.slice(-300)}`);
+  const [, , megabytes, mbPerSecond, messages, perSecond] = line.split(",").map((field) => field.trim());
+  return {
+    megabytes: Number(megabytes),
+    megabytesPerSecond: Number(mbPerSecond),
+    messages: Number(messages),
+    messagesPerSecond: Number(perSecond),
+  };
+}
+
+/** `java` arguments for `kafka-consumer-perf-test` (class org.apache.kafka.tools.ConsumerPerformance). */
+export function consumerPerfArgs(libDir: string, bootstrap: string, topic: string, messages: number): string[] {
+  return [
+    "-Xmx512m",
+    "-cp",
+    join(libDir, "*"),
+    "org.apache.kafka.tools.ConsumerPerformance",
+    "--bootstrap-server",
+    bootstrap,
+    "--topic",
+    topic,
+    "--messages",
+    String(messages),
+    "--group",
+    `bench-consumer-perf-${messages}-${Date.now()}`,
+    "--timeout",
+    "60000",
+  ];
+}

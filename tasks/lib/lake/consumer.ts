@@ -33,6 +33,8 @@ export interface ConsumerSummary {
   removedUncommitted: number;
   /** Partitions whose last buffered records could not be written at shutdown (they are re-read on restart). */
   unwrittenPartitions: number[];
+  /** Largest resident set size seen (sampled with each progress line and at the end). */
+  peakRssBytes: number;
 }
 
 /** Runs until `signal` aborts, then writes and commits what is buffered and returns the summary. */
@@ -55,7 +57,14 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   const admin = kafka.admin();
   await Promise.all([consumer.connect(), dlq.connect(), admin.connect()]);
 
-  const summary: ConsumerSummary = { rows: 0, files: 0, dlq: {}, removedUncommitted: 0, unwrittenPartitions: [] };
+  const summary: ConsumerSummary = {
+    rows: 0,
+    files: 0,
+    dlq: {},
+    removedUncommitted: 0,
+    unwrittenPartitions: [],
+    peakRssBytes: Deno.memoryUsage().rss,
+  };
   const sink = new LakeSink(writer, async (partition, offset) => {
     await consumer.commitOffsets([{ topic: TRADES_TOPIC, partition, offset: String(offset) }]);
   }, limits);
@@ -151,6 +160,7 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   const ageTimer = setInterval(() => void serially(() => flush()), 100);
   let previous = { at: performance.now(), rows: 0 };
   const progress = setInterval(() => {
+    summary.peakRssBytes = Math.max(summary.peakRssBytes, Deno.memoryUsage().rss);
     const now = performance.now();
     const perSecond = (summary.rows - previous.rows) / ((now - previous.at) / 1000);
     const lagSeconds = lastTradeUs === 0 ? "n/a" : `${((Date.now() - lastTradeUs / 1000) / 1000).toFixed(1)} s`;
@@ -174,6 +184,7 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   await consumer.disconnect();
   await Promise.all([dlq.disconnect(), admin.disconnect()]);
   writer.close();
+  summary.peakRssBytes = Math.max(summary.peakRssBytes, Deno.memoryUsage().rss);
   return summary;
 }
 

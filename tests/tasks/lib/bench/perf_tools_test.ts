@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseProducerPerf, producerPerfArgs } from "../../../../tasks/lib/bench/perf_tools.ts";
+import { parseConsumerPerf, parseProducerPerf, producerPerfArgs } from "../../../../tasks/lib/bench/perf_tools.ts";
 import { quantile, round, sustainedRate } from "../../../../tasks/lib/bench/measure.ts";
 
 Deno.test("parseProducerPerf() reads the final summary line of kafka-producer-perf-test", () => {
@@ -46,4 +46,17 @@ Deno.test("sustainedRate() measures between 10 % and 90 % of the total", () => {
   assert.equal(sustainedRate(samples.slice(0, 2), 100), null);
   assert.equal(round(12345.678), 12346);
   assert.equal(round(1.23456), 1.23);
+});
+
+Deno.test("parseConsumerPerf() reads the result line of kafka-consumer-perf-test", () => {
+  const output = "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, " +
+    "rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec\n" +
+    "2026-11-24 20:01:02:123, 2026-11-24 20:01:09:456, 470.3108, 64.1349, 2000000, 272738.2381, 3012, 4321, 108.8385, 462856.9773\n";
+  assert.deepEqual(parseConsumerPerf(output), {
+    megabytes: 470.3108,
+    megabytesPerSecond: 64.1349,
+    messages: 2000000,
+    messagesPerSecond: 272738.2381,
+  });
+  assert.throws(() => parseConsumerPerf("WARN nothing"), SyntaxError);
 });

@@ -1,0 +1,201 @@
+/**
+ * `deno task bench:consumer`: how fast the consumer turns a full topic into durable Parquet, and how soon a live
+ * trade is queryable, next to Kafka's own kafka-consumer-perf-test over the same topic in the same run.
+ * Prints one JSON document on stdout; progress goes to stderr.
+ *
+ * Permissions: run deno (the kafka, topics, producer and consumer tasks) and java (the perf tool); net to loopback
+ * only; FFI for DuckDB (reading the lake back); read the project; write data/bench, data/producer/bench and
+ * data/parquet/bench.
+ */
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { CompressionTypes, Partitioners } from "kafkajs";
+import { runTask, TaskError, UsageError } from "./lib/cli.ts";
+import { round, sustainedRate } from "./lib/bench/measure.ts";
+import type { CountSample } from "./lib/bench/measure.ts";
+import { consumerPerfArgs, parseConsumerPerf } from "./lib/bench/perf_tools.ts";
+import { type BenchBroker, measureProducer, startBenchBroker } from "./lib/bench/producer_run.ts";
+import { tradeMessage } from "./lib/ingest/envelope.ts";
+import { createKafka } from "./lib/kafka/client.ts";
+import { KAFKA_LIB_DIR } from "./lib/kafka/jars.ts";
+import { TRADES_TOPIC } from "./lib/kafka/topics.ts";
+import type { ConsumerSummary } from "./lib/lake/consumer.ts";
+import { LAKE_GROUP_ID } from "./lib/lake/consumer.ts";
+import { PROJECT_ROOT } from "./lib/paths.ts";
+import { collectOutput, spawnTask } from "./lib/processes.ts";
+
+const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+const LAKE_DIR = "data/parquet/bench";
+const USAGE = "usage: deno task bench:consumer [--trades 2000000] [--latency-seconds 20]";
+
+async function main(): Promise<void> {
+  const options = parseOptions(Deno.args);
+  const log = (line: string) => console.error(`bench: ${line}`);
+  await Deno.remove(resolve(PROJECT_ROOT, LAKE_DIR), { recursive: true }).catch(() => {});
+  const broker = await startBenchBroker(log);
+  try {
+    // 1. A full topic: trades as our producer writes them (gzip batches of 5,000).
+    log(`filling ${TRADES_TOPIC} with ${options.trades} trades`);
+    await fillTopic(broker, options.trades);
+
+    // 2. Throughput: consume the whole topic into committed Parquet files.
+    log("throughput: consuming the topic into the lake");
+    const full = await consume(broker, options.trades, log);
+    const sustained = sustainedRate(full.samples, options.trades);
+
+    // 3. Latency: live trades at 200/s through producer and consumer; trade time → file visible.
+    log(`latency: 200 trades/s for ${options.latencySeconds} s through producer and consumer`);
+    const liveTrades = 200 * options.latencySeconds;
+    const live = consume(broker, options.trades + liveTrades, log);
+    await measureProducer(broker, { symbols: SYMBOLS, trades: liveTrades, rate: 200, startId: 500_000_000, log });
+    await live;
+    const latency = await queryableLatency(500_000_000);
+
+    // 4. The reference: Kafka's own consumer over the same topic.
+    log("reference: kafka-consumer-perf-test over the same topic");
+    const args = consumerPerfArgs(KAFKA_LIB_DIR, broker.bootstrap, TRADES_TOPIC, options.trades);
+    const output = await new Deno.Command("java", { args, stdout: "piped", stderr: "piped" }).output();
+    const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+    if (!output.success) throw new TaskError(`kafka-consumer-perf-test failed:\n${text.slice(-1000)}`);
+    const reference = parseConsumerPerf(text);
+
+    const ours = sustained ?? 0;
+    console.log(JSON.stringify(
+      {
+        benchmark: "consumer",
+        machine: { cpus: navigator.hardwareConcurrency },
+        trades: options.trades,
+        consumer: {
+          sustained_trades_per_s: round(sustained),
+          total_seconds: round(full.seconds),
+          files_written: full.summary.files,
+          peak_rss_mb: round(full.summary.peakRssBytes / 2 ** 20),
+        },
+        trade_to_queryable_ms_at_200_per_s: latency,
+        reference: {
+          tool: "kafka-consumer-perf-test (Apache Kafka 4.3.1, same topic, same run)",
+          messages_per_s: round(reference.messagesPerSecond),
+          mb_per_s: reference.megabytesPerSecond,
+        },
+        ratio_to_reference: round(ours / reference.messagesPerSecond),
+        goals: {
+          sustained_trades_per_s: { goal: ">= 200000", met: ours >= 200_000 },
+          ratio_to_reference: { goal: ">= 0.3", met: ours / reference.messagesPerSecond >= 0.3 },
+          p99_trade_to_queryable_ms: { goal: "<= 2000", met: (latency.p99 ?? Infinity) <= 2000 },
+        },
+      },
+      null,
+      2,
+    ));
+  } finally {
+    await broker.stop();
+  }
+}
+
+function parseOptions(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: { trades: { type: "string", default: "2000000" }, "latency-seconds": { type: "string", default: "20" } },
+  });
+  const whole = (name: string, raw: string, min: number, max: number) => {
+    const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!(value >= min && value <= max)) {
+      throw new UsageError(`Cannot use --${name} "${raw}": expected ${min} to ${max}. ${USAGE}`);
+    }
+    return value;
+  };
+  return {
+    trades: whole("trades", values.trades, 3000, 10_000_000),
+    latencySeconds: whole("latency-seconds", values["latency-seconds"], 1, 3600),
+  };
+}
+
+async function fillTopic(broker: BenchBroker, trades: number): Promise<void> {
+  const kafka = createKafka(broker.brokers, { quiet: true });
+  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const startMs = Date.now() - trades; // one trade per ms, ending now
+  for (let start = 0; start < trades; start += 5000) {
+    const messages = Array.from({ length: Math.min(5000, trades - start) }, (_, i) => {
+      const n = start + i;
+      const id = Math.floor(n / 3) + 1_000_000;
+      const time = startMs + n;
+      const price = `${60000 + (id % 997)}.${String(id % 100).padStart(2, "0")}000000`;
+      const quantity = `0.${String((id * 7919) % 100_000_000).padStart(8, "0")}`;
+      const trade = {
+        e: "trade" as const,
+        E: time,
+        s: SYMBOLS[n % 3]!,
+        t: id,
+        p: price,
+        q: quantity,
+        T: time,
+        m: n % 2 === 0,
+        M: true,
+      };
+      return tradeMessage(trade, time, false);
+    });
+    await producer.send({ topic: TRADES_TOPIC, acks: -1, compression: CompressionTypes.GZIP, messages });
+  }
+  await producer.disconnect();
+}
+
+/** Runs the consumer until the group has committed `total` records, sampling the committed count. */
+async function consume(broker: BenchBroker, total: number, log: (line: string) => void) {
+  const consumer = spawnTask("consumer", { ...broker.env, LAKE_DIR });
+  const output = collectOutput(consumer);
+  const admin = createKafka(broker.brokers, { quiet: true }).admin();
+  await admin.connect();
+  const samples: CountSample[] = [];
+  const started = performance.now();
+  try {
+    let committed = 0;
+    while (committed < total) {
+      if (performance.now() - started > 600_000) {
+        throw new TaskError(
+          `only ${committed} of ${total} records committed in 10 minutes:\n${output.text().slice(-2000)}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      const [offsets] = await admin.fetchOffsets({ groupId: LAKE_GROUP_ID, topics: [TRADES_TOPIC] });
+      committed = offsets!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+      samples.push({ atMs: performance.now() - started, count: committed });
+    }
+  } finally {
+    await admin.disconnect();
+    consumer.kill("SIGTERM");
+    await consumer.status;
+    await output.done;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const line = output.text().split("\n").find((l) => l.includes('"consumer_summary"'));
+  if (!line) throw new TaskError(`the consumer did not stop cleanly:\n${output.text().slice(-2000)}`);
+  log(`${total} records committed after ${seconds.toFixed(1)} s`);
+  return { summary: JSON.parse(line) as ConsumerSummary, samples, seconds };
+}
+
+/** Milliseconds from trade time to the file holding the trade being written, for trades from `fromId` on. */
+async function queryableLatency(fromId: number) {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    const glob = resolve(PROJECT_ROOT, LAKE_DIR, "**/*.parquet");
+    const [row] = (await connection.runAndReadAll(
+      `select quantile_cont(ms, 0.5) as p50, quantile_cont(ms, 0.99) as p99, max(ms) as max, count(*) as samples
+       from (select epoch_ms(lake_written_at) - epoch_ms(trade_time) as ms
+             from read_parquet('${glob}', union_by_name = true) where trade_id >= ${fromId})`,
+    )).getRowObjectsJson() as Record<string, unknown>[];
+    return {
+      p50: round(Number(row!.p50)),
+      p99: round(Number(row!.p99)),
+      max: round(Number(row!.max)),
+      samples: Number(row!.samples),
+    };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+if (import.meta.main) runTask("bench:consumer", main);
