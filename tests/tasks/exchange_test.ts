@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { makeTestDir, runDenoTask } from "../helpers/tasks.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
-import { parseUnits } from "../../tasks/lib/exchange/decimal.ts";
+import { parseUnits } from "../../tasks/lib/decimal.ts";
 import { buildKlines, type KlineRow } from "../../tasks/lib/exchange/klines.ts";
 import type { Trade } from "../../tasks/lib/exchange/market.ts";
 import type { RestTrade } from "../../tasks/lib/exchange/encode.ts";

@@ -2,7 +2,7 @@
  * Parses Binance public-data spot trade CSVs (data.binance.vision):
  * `id,price,qty,quote_qty,time,is_buyer_maker,is_best_match`, no header, time in ms or (from 2025) µs.
  */
-import { parseUnits } from "./decimal.ts";
+import { parseUnits } from "../decimal.ts";
 import type { Trade } from "./market.ts";
 
 /** Times above this are microseconds: 10¹⁴ ms is the year 5138, 10¹⁴ µs is 1973. */

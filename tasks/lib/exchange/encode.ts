@@ -1,5 +1,5 @@
 /** The exact JSON the local exchange sends: WebSocket trade events, combined-stream wrappers and REST trades. */
-import { formatUnits } from "./decimal.ts";
+import { formatUnits } from "../decimal.ts";
 import type { Trade } from "./market.ts";
 
 /** Unit of every timestamp in a message: milliseconds unless the client asked for microseconds. */

@@ -7,7 +7,7 @@
  */
 import type { TimeUnit } from "./encode.ts";
 import { timeIn, tradeEventJson, tradeStreamName, wrapCombined } from "./encode.ts";
-import { formatUnits } from "./decimal.ts";
+import { formatUnits } from "../decimal.ts";
 import type { Trade } from "./market.ts";
 import { type Random, randomIndex } from "./prng.ts";
 

@@ -4,7 +4,7 @@
  * Sums are bigint units, so volumes are exact. The quote volume sums each trade's quoteQty (the value REST trades
  * show), so a client can rebuild a kline from `/api/v3/historicalTrades` and get the very same strings.
  */
-import { formatUnits } from "./decimal.ts";
+import { formatUnits } from "../decimal.ts";
 import type { TimeUnit } from "./encode.ts";
 import type { Trade } from "./market.ts";
 

@@ -4,7 +4,7 @@
  * Pure: the same seed and symbols always give the same sequence of trades; times are passed in by the caller.
  * Prices move in whole ticks and quantities in whole steps, so every value is an exact decimal.
  */
-import { multiplyUnits } from "./decimal.ts";
+import { multiplyUnits } from "../decimal.ts";
 import { mulberry32, randomIndex, randomNormal } from "./prng.ts";
 import { type SymbolSpec, symbolSpec } from "./symbols.ts";
 

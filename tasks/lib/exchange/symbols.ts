@@ -1,7 +1,7 @@
 /** Trading rules of the symbols the local exchange knows, close to Binance spot's filters in 2025. */
-import { parseUnits } from "./decimal.ts";
+import { parseUnits } from "../decimal.ts";
 
-/** How one symbol trades; every amount is in units of 10⁻⁸ (see decimal.ts). */
+/** How one symbol trades; every amount is in units of 10⁻⁸ (see tasks/lib/decimal.ts). */
 export interface SymbolSpec {
   symbol: string;
   /** Where the random walk starts. */

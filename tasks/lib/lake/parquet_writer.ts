@@ -9,24 +9,32 @@ import {
   BOOLEAN,
   type DuckDBConnection,
   DuckDBDataChunk,
+  DuckDBDecimalType,
+  DuckDBDecimalValue,
   DuckDBInstance,
   INTEGER,
   VARCHAR,
 } from "@duckdb/node-api";
 import { join } from "node:path";
+import { DECIMALS, parseUnits } from "../decimal.ts";
 import type { LakeRow } from "./decode.ts";
 import { lakeFileName, partitionDir, partitionKey } from "./partition.ts";
 
 // DuckDB appends at most this many rows per data chunk (its vector size).
 const CHUNK_ROWS = 2048;
 
+// Prices and quantities are appended as DECIMAL(20, 8) values parsed exactly in TypeScript: DuckDB's own
+// VARCHAR → DECIMAL cast costs about 3 µs a value, twenty times the rest of a row.
+const PRICE_WIDTH = 20;
+const MONEY = new DuckDBDecimalType(PRICE_WIDTH, DECIMALS);
+
 const STAGING_COLUMNS = [
   ["pair", VARCHAR],
   ["trade_date", VARCHAR],
   ["hour", INTEGER],
   ["trade_id", BIGINT],
-  ["price", VARCHAR],
-  ["quantity", VARCHAR],
+  ["price", MONEY],
+  ["quantity", MONEY],
   ["trade_time_us", BIGINT],
   ["event_time_us", BIGINT],
   ["time_unit", VARCHAR],
@@ -44,8 +52,8 @@ const STAGING_COLUMNS = [
 export function lakeSelectList(writtenAtMs: number, withProducerId: boolean): string {
   return [
     "trade_id",
-    "cast(price as decimal(20, 8)) as price",
-    "cast(quantity as decimal(20, 8)) as quantity",
+    "price",
+    "quantity",
     "make_timestamp(trade_time_us) as trade_time",
     "make_timestamp(event_time_us) as event_time",
     "time_unit",
@@ -135,8 +143,8 @@ export class LakeWriter {
         slice.map((r) => r.partition.tradeDate),
         slice.map((r) => r.partition.hour),
         slice.map((r) => BigInt(r.tradeId)),
-        slice.map((r) => r.price),
-        slice.map((r) => r.quantity),
+        slice.map((r) => new DuckDBDecimalValue(parseUnits(r.price), PRICE_WIDTH, DECIMALS)),
+        slice.map((r) => new DuckDBDecimalValue(parseUnits(r.quantity), PRICE_WIDTH, DECIMALS)),
         slice.map((r) => BigInt(r.tradeTimeUs)),
         slice.map((r) => r.eventTimeUs === null ? null : BigInt(r.eventTimeUs)),
         slice.map((r) => r.timeUnit),

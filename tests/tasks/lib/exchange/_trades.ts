@@ -1,5 +1,5 @@
 /** Builds small trade fixtures from readable decimals. */
-import { multiplyUnits, parseUnits } from "../../../../tasks/lib/exchange/decimal.ts";
+import { multiplyUnits, parseUnits } from "../../../../tasks/lib/decimal.ts";
 import type { Trade } from "../../../../tasks/lib/exchange/market.ts";
 
 /** A trade of `symbol` at `timeMs`, with quoteQty = price × qty. */

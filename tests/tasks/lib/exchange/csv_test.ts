@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { csvTimeToMicros, parseTradeCsv, parseTradeCsvLine } from "../../../../tasks/lib/exchange/csv.ts";
-import { formatUnits } from "../../../../tasks/lib/exchange/decimal.ts";
+import { formatUnits } from "../../../../tasks/lib/decimal.ts";
 
 Deno.test("parseTradeCsvLine() reads a millisecond line of a 2024 spot file", () => {
   const trade = parseTradeCsvLine(

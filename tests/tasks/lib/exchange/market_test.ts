@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatUnits } from "../../../../tasks/lib/exchange/decimal.ts";
+import { formatUnits } from "../../../../tasks/lib/decimal.ts";
 import { tradeEventJson } from "../../../../tasks/lib/exchange/encode.ts";
 import { createMarket, nextTrades, type Trade, tradesDue } from "../../../../tasks/lib/exchange/market.ts";
 import { deriveSeed, mulberry32 } from "../../../../tasks/lib/exchange/prng.ts";

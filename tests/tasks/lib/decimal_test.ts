@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatUnits, multiplyUnits, parseUnits } from "../../../../tasks/lib/exchange/decimal.ts";
+import { formatUnits, multiplyUnits, parseUnits } from "../../../tasks/lib/decimal.ts";
 
 Deno.test("formatUnits() shows 8 decimals as Binance spot does", () => {
   assert.equal(formatUnits(6723401000000n), "67234.01000000");
