@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { CompressionTypes, Partitioners } from "kafkajs";
-import { runTask, TaskError, UsageError } from "./lib/cli.ts";
+import { runTask, TaskError, wholeNumberFlag } from "./lib/cli.ts";
 import { round, sustainedRate } from "./lib/bench/measure.ts";
 import type { CountSample } from "./lib/bench/measure.ts";
 import { consumerPerfArgs, parseConsumerPerf } from "./lib/bench/perf_tools.ts";
@@ -27,7 +27,6 @@ import { collectOutput, spawnTask } from "./lib/processes.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const LAKE_DIR = "data/parquet/bench";
-const USAGE = "usage: deno task bench:consumer [--trades 2000000] [--latency-seconds 20]";
 
 async function main(): Promise<void> {
   const options = parseOptions(Deno.args);
@@ -98,16 +97,9 @@ function parseOptions(args: string[]) {
     args,
     options: { trades: { type: "string", default: "2000000" }, "latency-seconds": { type: "string", default: "20" } },
   });
-  const whole = (name: string, raw: string, min: number, max: number) => {
-    const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
-    if (!(value >= min && value <= max)) {
-      throw new UsageError(`Cannot use --${name} "${raw}": expected ${min} to ${max}. ${USAGE}`);
-    }
-    return value;
-  };
   return {
-    trades: whole("trades", values.trades, 3000, 10_000_000),
-    latencySeconds: whole("latency-seconds", values["latency-seconds"], 1, 3600),
+    trades: wholeNumberFlag("trades", values.trades, 3000, 10_000_000),
+    latencySeconds: wholeNumberFlag("latency-seconds", values["latency-seconds"], 1, 3600),
   };
 }
 

@@ -9,15 +9,12 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { parseSymbols } from "./lib/config.ts";
-import { runTask, TaskError, UsageError } from "./lib/cli.ts";
+import { runTask, TaskError, wholeNumberFlag } from "./lib/cli.ts";
 import { round, sustainedRate } from "./lib/bench/measure.ts";
 import { parseProducerPerf, producerPerfArgs } from "./lib/bench/perf_tools.ts";
 import { type BenchBroker, measureProducer, startBenchBroker } from "./lib/bench/producer_run.ts";
 import { KAFKA_LIB_DIR } from "./lib/kafka/jars.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
-
-const USAGE = "usage: deno task bench:producer [--trades 600000] [--symbols BTCUSDT,ETHUSDT,SOLUSDT] " +
-  "[--latency-rate 200] [--latency-seconds 20]";
 
 async function main(): Promise<void> {
   const options = parseOptions(Deno.args);
@@ -104,18 +101,11 @@ function parseOptions(args: string[]) {
       "latency-seconds": { type: "string", default: "20" },
     },
   });
-  const whole = (name: string, raw: string, min: number, max: number) => {
-    const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
-    if (!(value >= min && value <= max)) {
-      throw new UsageError(`Cannot use --${name} "${raw}": expected ${min} to ${max}. ${USAGE}`);
-    }
-    return value;
-  };
   return {
-    trades: whole("trades", values.trades, 1000, 1_800_000),
+    trades: wholeNumberFlag("trades", values.trades, 1000, 1_800_000),
     symbols: parseSymbols("--symbols", values.symbols),
-    latencyRate: whole("latency-rate", values["latency-rate"], 1, 100_000),
-    latencySeconds: whole("latency-seconds", values["latency-seconds"], 1, 3600),
+    latencyRate: wholeNumberFlag("latency-rate", values["latency-rate"], 1, 100_000),
+    latencySeconds: wholeNumberFlag("latency-seconds", values["latency-seconds"], 1, 3600),
   };
 }
 

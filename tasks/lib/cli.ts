@@ -23,6 +23,15 @@ export class TaskError extends Error {
   }
 }
 
+/** Parses a whole-number flag value within [min, max], or throws a one-line {@link UsageError}. */
+export function wholeNumberFlag(flag: string, raw: string, min: number, max: number): number {
+  const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw new UsageError(`Cannot use --${flag} "${raw}": expected a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
 /** Exit code for input the user must fix. */
 export const EXIT_USAGE = 2;
 
@@ -31,7 +40,7 @@ export async function runTask(name: string, main: () => Promise<number | void>):
   try {
     Deno.exit((await main()) ?? 0);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof UsageError) {
+    if (error instanceof ConfigError || error instanceof UsageError || isParseArgsError(error)) {
       console.error(`${name}: ${error.message}`);
       Deno.exit(EXIT_USAGE);
     }
@@ -43,6 +52,11 @@ export async function runTask(name: string, main: () => Promise<number | void>):
     console.error(`${name}: unexpected failure`, error);
     Deno.exit(1);
   }
+}
+
+/** node:util parseArgs rejects unknown flags and missing values with these codes: input to fix, not a bug. */
+function isParseArgsError(error: unknown): error is Error {
+  return error instanceof Error && String((error as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS");
 }
 
 /** Resolves when SIGINT or SIGTERM arrives; the returned signal aborts at that moment. */

@@ -21,6 +21,8 @@ const cases: [task: string[], env: Record<string, string>, message: RegExp][] = 
   ],
   [["kafka", "explode"], {}, /^kafka: Unknown command "explode": usage: deno task kafka start\|stop\|status\|logs/],
   [["kafka"], {}, /^kafka: Missing a command: usage:/],
+  [["kafka", "status", "--bogus"], {}, /^kafka: Unknown option '--bogus'/],
+  [["retention", "--days"], {}, /^retention: Option '--days <value>' argument missing/],
   [["kafka", "logs", "--lines", "x"], {}, /^kafka: Cannot show --lines "x": expected a whole number above 0/],
   [
     ["topics"],

@@ -8,7 +8,7 @@ import type { BrokerAddress } from "../config.ts";
 import { startExchange } from "../exchange/server.ts";
 import { tradeFromRest, tradeMessage } from "../ingest/envelope.ts";
 import type { ProducerSummary } from "../ingest/producer.ts";
-import type { ProducerState } from "../ingest/producer_state.ts";
+import { stateAt } from "../ingest/producer_state.ts";
 import { createKafka } from "../kafka/client.ts";
 import { TRADES_TOPIC } from "../kafka/topics.ts";
 import { PROJECT_ROOT } from "../paths.ts";
@@ -86,19 +86,12 @@ export async function measureProducer(broker: BenchBroker, run: ProducerRun): Pr
   const sizeOf = async () => (await admin.fetchTopicOffsets(TRADES_TOPIC)).reduce((sum, p) => sum + Number(p.high), 0);
   try {
     // The state says every symbol is at startId - 1 as of the topic's current end: nothing to recover.
-    const ends = await admin.fetchTopicOffsets(TRADES_TOPIC);
-    const state: ProducerState = {
-      version: 1,
-      savedAtMs: Date.now(),
-      topic: TRADES_TOPIC,
-      offsets: Object.fromEntries(ends.map((end) => [String(end.partition), end.high])),
-      tracker: {
-        symbols: Object.fromEntries(run.symbols.map((s) => [s, { highest: run.startId - 1, gaps: [] }])),
-        gapsFound: 0,
-        idsHealed: 0,
-        gapsAbandoned: [],
-      },
-    };
+    const state = stateAt(TRADES_TOPIC, await admin.fetchTopicOffsets(TRADES_TOPIC), {
+      symbols: Object.fromEntries(run.symbols.map((s) => [s, { highest: run.startId - 1, gaps: [] }])),
+      gapsFound: 0,
+      idsHealed: 0,
+      gapsAbandoned: [],
+    });
     await Deno.mkdir(resolve(PROJECT_ROOT, "data/producer/bench"), { recursive: true });
     await Deno.writeTextFile(resolve(PROJECT_ROOT, statePath), JSON.stringify(state));
     const before = await sizeOf();

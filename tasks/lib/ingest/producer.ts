@@ -22,7 +22,8 @@ import { dlqMessage, type OutgoingMessage, tradeFromRest, tradeMessage } from ".
 import { ExchangeStream } from "./exchange_stream.ts";
 import { type Gap, GapTracker } from "./gap_tracker.ts";
 import { KafkaPublisher, type QueuedMessage } from "./kafka_publisher.ts";
-import { loadState, type ProducerState, replayTopicTail, saveState } from "./producer_state.ts";
+import { loadState, replayTopicTail, saveState, stateAt } from "./producer_state.ts";
+import { quantile } from "../bench/measure.ts";
 import { DLQ_REASONS, type DlqReason, parseTradeFrame, type TradePayload, validateTrade } from "./trade_event.ts";
 
 /** Everything the producer needs to run. */
@@ -167,20 +168,10 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   const healing = healGaps({ settings, live, acked, catchUp, publishTrade, publishDlq, signal, log });
 
   // 5. Save the state between batches, and report progress.
-  const save = () =>
-    publisher.betweenBatches(async () => {
-      const ends = await admin.fetchTopicOffsets(TRADES_TOPIC);
-      const state: ProducerState = {
-        version: 1,
-        savedAtMs: Date.now(),
-        topic: TRADES_TOPIC,
-        offsets: Object.fromEntries(ends.map((end) => [String(end.partition), end.high])),
-        tracker: acked.snapshot(),
-      };
-      await saveState(options.statePath, state);
-    });
+  const saveNow = async () =>
+    saveState(options.statePath, stateAt(TRADES_TOPIC, await admin.fetchTopicOffsets(TRADES_TOPIC), acked.snapshot()));
   const saving = setInterval(
-    () => save().catch((e) => log(`state not saved: ${(e as Error).message}`)),
+    () => publisher.betweenBatches(saveNow).catch((e) => log(`state not saved: ${(e as Error).message}`)),
     settings.saveEveryMs ?? 1000,
   );
   let previous = { at: performance.now(), trades: { ...counters.trades } };
@@ -215,22 +206,11 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   if (undelivered > 0) {
     log(`${undelivered} messages could not be delivered; their trades will be backfilled on restart`);
   }
-  const ends = await admin.fetchTopicOffsets(TRADES_TOPIC).catch(() => undefined);
-  if (ends) {
-    await saveState(options.statePath, {
-      version: 1,
-      savedAtMs: Date.now(),
-      topic: TRADES_TOPIC,
-      offsets: Object.fromEntries(ends.map((end) => [String(end.partition), end.high])),
-      tracker: acked.snapshot(),
-    });
-  }
+  // Unsaved, the state is still exact on restart: the Kafka tail after the last save is replayed.
+  await saveNow().catch((e) => log(`state not saved at shutdown: ${(e as Error).message}`));
   await admin.disconnect();
   await producer.disconnect();
 
-  const sorted = latencies.sort((a, b) => a - b);
-  const quantile = (q: number) =>
-    sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   const gaps = live.stats();
   return {
     trades: counters.trades,
@@ -244,7 +224,7 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
     openGaps: exchange.symbols.flatMap((s) => live.gaps(s).map((gap) => ({ ...gap, symbol: s }))),
     gapsAbandoned: gaps.gapsAbandoned,
     undelivered,
-    ackLatencyMs: { p50: quantile(0.5), p99: quantile(0.99), samples: sorted.length },
+    ackLatencyMs: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), samples: latencies.length },
     peakRssBytes: Math.max(peakRssBytes, Deno.memoryUsage().rss),
   };
 }

@@ -22,6 +22,16 @@ export interface ProducerState {
   tracker: TrackerSnapshot;
 }
 
+/** The state to save: `tracker` as of the topic's current `ends` (next offset per partition). */
+export function stateAt(
+  topic: string,
+  ends: { partition: number; high: string }[],
+  tracker: TrackerSnapshot,
+): ProducerState {
+  const offsets = Object.fromEntries(ends.map((end) => [String(end.partition), end.high]));
+  return { version: 1, savedAtMs: Date.now(), topic, offsets, tracker };
+}
+
 /** Reads the state file; undefined when there is none yet. */
 export async function loadState(path: string): Promise<ProducerState | undefined> {
   let text: string;

@@ -123,14 +123,6 @@ export async function stopCluster(nodes: BrokerNode[], options: LifecycleOptions
   }));
 }
 
-/** Kills a node at once, as a crash would (fault tests). */
-export async function killNode(node: BrokerNode): Promise<void> {
-  const pid = await runningPid(node);
-  if (pid === undefined) return;
-  await signal(pid, "KILL");
-  await waitForExit(node, 10_000);
-}
-
 /** Whether each node runs, with its PID and uptime. */
 export function clusterStatus(nodes: BrokerNode[]): Promise<NodeStatus[]> {
   return Promise.all(nodes.map(async (node) => {

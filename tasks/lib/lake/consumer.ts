@@ -7,7 +7,7 @@ import { Partitioners } from "kafkajs";
 import type { KafkaConfig } from "../config.ts";
 import { createKafka } from "../kafka/client.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../kafka/topics.ts";
-import { SCHEMA_VERSION } from "../ingest/envelope.ts";
+import { MAX_DLQ_RAW_CHARS, SCHEMA_VERSION } from "../ingest/envelope.ts";
 import { decodeRecord } from "./decode.ts";
 import { FlushError, LakeSink, removeUncommitted, type RotationLimits } from "./lake_sink.ts";
 import { LakeWriter } from "./parquet_writer.ts";
@@ -201,9 +201,9 @@ async function sendToDlq(
     reason,
     detail,
     received_at_ms: Date.now(),
-    raw: raw.slice(0, 8192),
+    raw: raw.slice(0, MAX_DLQ_RAW_CHARS),
     raw_length: raw.length,
-    raw_truncated: raw.length > 8192,
+    raw_truncated: raw.length > MAX_DLQ_RAW_CHARS,
     symbol: null,
     source: { topic: TRADES_TOPIC, partition, offset: String(offset) },
   };
