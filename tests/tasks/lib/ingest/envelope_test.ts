@@ -1,18 +1,7 @@
 import assert from "node:assert/strict";
 import { dlqMessage, MAX_DLQ_RAW_CHARS, tradeFromRest, tradeMessage } from "../../../../tasks/lib/ingest/envelope.ts";
 import type { TradePayload } from "../../../../tasks/lib/ingest/trade_event.ts";
-
-const TRADE: TradePayload = {
-  e: "trade",
-  E: 1700000000123,
-  s: "BTCUSDT",
-  t: 42,
-  p: "37000.01000000",
-  q: "0.00150000",
-  T: 1700000000120,
-  m: true,
-  M: true,
-};
+import { TRADE } from "../../../helpers/fixtures.ts";
 
 Deno.test("tradeMessage() wraps the trade unchanged in a v1 envelope keyed by symbol", () => {
   const message = tradeMessage(TRADE, 1700000000200, false);

@@ -5,19 +5,9 @@ import {
   parseTradeFrame,
   timeUnitOf,
 } from "../../../../tasks/lib/ingest/trade_event.ts";
+import { TRADE } from "../../../helpers/fixtures.ts";
 
 const SUBSCRIBED = new Set(["BTCUSDT", "ETHUSDT"]);
-const TRADE = {
-  e: "trade",
-  E: 1700000000123,
-  s: "BTCUSDT",
-  t: 42,
-  p: "37000.01000000",
-  q: "0.00150000",
-  T: 1700000000120,
-  m: true,
-  M: true,
-};
 
 const frame = (overrides: Record<string, unknown>) => JSON.stringify({ ...TRADE, ...overrides });
 const reasonOf = (result: FrameResult) => result.kind === "invalid" ? result.reason : result.kind;

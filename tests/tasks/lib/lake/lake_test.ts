@@ -6,19 +6,9 @@ import {
   parseLakeFileName,
   partitionDir,
 } from "../../../../tasks/lib/lake/partition.ts";
+import { TRADE } from "../../../helpers/fixtures.ts";
 
-const TRADE = {
-  e: "trade",
-  E: 1700000000123,
-  s: "BTCUSDT",
-  t: 42,
-  p: "37000.01000000",
-  q: "0.00150000",
-  T: 1700000000120,
-  m: true,
-  M: true,
-};
-const envelope = (overrides: Record<string, unknown> = {}, trade: Record<string, unknown> = TRADE) =>
+const envelope = (overrides: Record<string, unknown> = {}, trade: object = TRADE) =>
   JSON.stringify({
     schema_version: 1,
     source: "binance",
