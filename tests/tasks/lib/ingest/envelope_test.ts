@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { dlqMessage, MAX_DLQ_RAW_CHARS, tradeFromRest, tradeMessage } from "../../../../tasks/lib/ingest/envelope.ts";
-import type { TradePayload } from "../../../../tasks/lib/ingest/trade_event.ts";
 import { TRADE } from "../../../helpers/fixtures.ts";
 
 Deno.test("tradeMessage() wraps the trade unchanged in a v1 envelope keyed by symbol", () => {
