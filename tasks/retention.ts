@@ -8,7 +8,9 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { loadStorageConfig } from "./lib/config.ts";
 import { runTask, UsageError } from "./lib/cli.ts";
-import { datePartitions, expiredDates, folderSize } from "./lib/lake/retention.ts";
+import { datePartitions, folderSize } from "./lib/lake/listing.ts";
+import { withLakeLock } from "./lib/lake/lake_lock.ts";
+import { expiredDates } from "./lib/lake/retention.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
 
 const USAGE = "usage: deno task retention --days N [--dry-run]";
@@ -35,7 +37,8 @@ async function main(): Promise<void> {
     const size = await folderSize(partition.path);
     files += size.files;
     bytes += size.bytes;
-    if (!dryRun) await Deno.remove(partition.path, { recursive: true });
+    // Exclusively locked, so a reader holding the lake lock sees a day entirely or not at all.
+    if (!dryRun) await withLakeLock(lakeDir, "exclusive", () => Deno.remove(partition.path, { recursive: true }));
     console.log(`${dryRun ? "would remove" : "removed"} ${partition.path} (${size.files} files, ${size.bytes} bytes)`);
   }
   const verb = dryRun ? "would remove" : "removed";

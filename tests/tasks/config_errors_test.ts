@@ -23,6 +23,7 @@ const cases: [task: string[], env: Record<string, string>, message: RegExp][] = 
   [["kafka"], {}, /^kafka: Missing a command: usage:/],
   [["kafka", "status", "--bogus"], {}, /^kafka: Unknown option '--bogus'/],
   [["retention", "--days"], {}, /^retention: Option '--days <value>' argument missing/],
+  [["compact", "--grace-minutes", "soon"], {}, /^compact: Cannot use --grace-minutes "soon": expected a whole number/],
   [["kafka", "logs", "--lines", "x"], {}, /^kafka: Cannot show --lines "x": expected a whole number above 0/],
   [
     ["topics"],

@@ -12,6 +12,7 @@ import { createKafka } from "../../tasks/lib/kafka/client.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../../tasks/lib/kafka/topics.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
 import { VENV_PYTHON } from "../../tasks/lib/python_env.ts";
+import { fileNames, hourPartitions } from "../../tasks/lib/lake/listing.ts";
 import { startTestBroker } from "../helpers/broker.ts";
 import { readTopic } from "../helpers/kafka.ts";
 import { collectOutput, runDenoTask, spawnTask } from "../helpers/tasks.ts";
@@ -99,13 +100,40 @@ Deno.test(
       const dlq = await readTopic(broker.brokers, DLQ_TOPIC, (m) => m.length >= 3, 20_000);
       const reasons = dlq.map((m) => JSON.parse(m.value).reason).sort();
       assert.deepEqual(reasons, ["invalid_symbol", "invalid_symbol", "malformed_json"]);
-      const pairs = (await Array.fromAsync(Deno.readDir(`${PROJECT_ROOT}/${lakeDir}`))).map((e) => e.name).sort();
+      const pairs = (await Array.fromAsync(Deno.readDir(`${PROJECT_ROOT}/${lakeDir}`)))
+        .filter((e) => e.isDirectory).map((e) => e.name).sort();
       assert.deepEqual(pairs, SYMBOLS.toSorted().map((s) => `pair=${s}`), "only real symbols became folders");
       assert.ok(
         !await exists(`${PROJECT_ROOT}/data/parquet/x`),
         "a path-injection symbol wrote nothing beside the lake",
       );
       assert.ok(!await exists(`${PROJECT_ROOT}/data/x`), "a path-injection symbol wrote nothing outside the lake");
+
+      // The hours are long closed and every file is committed: compaction leaves one file per hour, same rows.
+      const hours = await hourPartitions(`${PROJECT_ROOT}/${lakeDir}`);
+      const lakeFiles = async (path: string) => (await fileNames(path)).filter((name) => name.endsWith(".parquet"));
+      // The restart split some hours into several files: those are the ones to merge.
+      let filesToMerge = 0;
+      let hoursToMerge = 0;
+      for (const hour of hours) {
+        const files = (await lakeFiles(hour.path)).length;
+        if (files > 1) [filesToMerge, hoursToMerge] = [filesToMerge + files, hoursToMerge + 1];
+      }
+      assert.ok(hoursToMerge > 0, "the restart left an hour in several files");
+      const compact = await runDenoTask(["compact", "--grace-minutes", "0"], env);
+      assert.equal(compact.code, 0, compact.stderr);
+      assert.match(
+        compact.stdout,
+        new RegExp(`merged ${filesToMerge} files in ${hoursToMerge} of ${hours.length} hour`),
+      );
+      for (const hour of hours) assert.equal((await lakeFiles(hour.path)).length, 1, hour.path);
+      const [after] = await query(
+        `select count(*) as trades, count(distinct (pair, trade_id)) as ids
+         from read_parquet('${lakeGlob}', hive_partitioning = true, union_by_name = true)`,
+      );
+      assert.deepEqual([Number(after!.trades), Number(after!.ids)], [TRADES, TRADES]);
+      const again = await runDenoTask(["compact", "--grace-minutes", "0"], env);
+      assert.match(again.stdout, /compact: merged 0 files in 0 of/, again.stderr);
     } finally {
       await Deno.remove(`${PROJECT_ROOT}/${lakeDir}`, { recursive: true }).catch(() => {});
     }

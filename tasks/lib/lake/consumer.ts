@@ -3,7 +3,7 @@
  * Records that cannot be decoded go to crypto.trades.dlq.v1 (sent and acknowledged before their offset is
  * committed).
  */
-import { Partitioners } from "kafkajs";
+import { type Admin, Partitioners } from "kafkajs";
 import type { KafkaConfig } from "../config.ts";
 import { createKafka } from "../kafka/client.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../kafka/topics.ts";
@@ -14,6 +14,19 @@ import { LakeWriter } from "./parquet_writer.ts";
 
 /** The consumer group whose committed offsets say what the lake holds. */
 export const LAKE_GROUP_ID = "crypto-lake-writer";
+
+/**
+ * The lake consumer group's committed offset (the next offset to read) per partition of crypto.trades.v1; a
+ * partition with nothing committed is absent. Everything before these offsets is durable in the lake.
+ */
+export async function committedLakeOffsets(admin: Admin): Promise<Map<number, bigint>> {
+  const [topic] = await admin.fetchOffsets({ groupId: LAKE_GROUP_ID, topics: [TRADES_TOPIC] });
+  const committed = new Map<number, bigint>();
+  for (const { partition, offset } of topic?.partitions ?? []) {
+    if (offset !== "-1") committed.set(partition, BigInt(offset));
+  }
+  return committed;
+}
 
 /** Everything the consumer needs to run. */
 export interface ConsumerSettings {
@@ -105,11 +118,10 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     void serially(async () => {
       for (const partition of owned) if (!assigned.has(partition)) sink.drop(partition);
       owned.clear();
-      const [committed] = await admin.fetchOffsets({ groupId: LAKE_GROUP_ID, topics: [TRADES_TOPIC] });
+      const committed = await committedLakeOffsets(admin);
       for (const partition of assigned) {
         owned.add(partition);
-        const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
-        const removed = await removeUncommitted(writer.lakeDir, partition, BigInt(offset === "-1" ? "0" : offset));
+        const removed = await removeUncommitted(writer.lakeDir, partition, committed.get(partition) ?? 0n);
         summary.removedUncommitted += removed.length;
         if (removed.length > 0) log(`removed ${removed.length} uncommitted files of partition ${partition}`);
       }

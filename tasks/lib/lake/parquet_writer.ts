@@ -11,12 +11,14 @@ import {
   DuckDBDataChunk,
   DuckDBDecimalType,
   DuckDBDecimalValue,
-  DuckDBInstance,
   INTEGER,
   VARCHAR,
 } from "@duckdb/node-api";
 import { join } from "node:path";
 import { DECIMALS, parseUnits } from "../decimal.ts";
+import { type DuckDB, openConfinedDuckDB, sqlString } from "../duckdb.ts";
+import { fsync } from "./durable.ts";
+import { ensureLakeLockFile } from "./lake_lock.ts";
 import type { LakeRow } from "./decode.ts";
 import { lakeFileName, partitionDir, partitionKey } from "./partition.ts";
 
@@ -73,23 +75,22 @@ export function lakeSelectList(writtenAtMs: number, withProducerId: boolean): st
 export class LakeWriter {
   private constructor(
     readonly lakeDir: string,
-    private readonly instance: DuckDBInstance,
-    private readonly connection: DuckDBConnection,
+    private readonly duckdb: DuckDB,
   ) {}
+
+  private get connection(): DuckDBConnection {
+    return this.duckdb.connection;
+  }
 
   /** Opens DuckDB confined to `lakeDir` (created if missing). */
   static async open(lakeDir: string): Promise<LakeWriter> {
     await Deno.mkdir(lakeDir, { recursive: true });
     const root = await Deno.realPath(lakeDir);
-    const instance = await DuckDBInstance.create(":memory:", { threads: "1" });
-    const connection = await instance.connect();
-    await connection.run(
-      `set allowed_directories = ['${root.replaceAll("'", "''")}/']; set enable_external_access = false; ` +
-        "set lock_configuration = true;",
-    );
+    await ensureLakeLockFile(root);
+    const duckdb = await openConfinedDuckDB(":memory:", { allowedPaths: [`${root}/`], threads: 1 });
     const columns = STAGING_COLUMNS.map(([name, type]) => `${name} ${type.toString()}`).join(", ");
-    await connection.run(`create table staging (${columns})`);
-    return new LakeWriter(root, instance, connection);
+    await duckdb.connection.run(`create table staging (${columns})`);
+    return new LakeWriter(root, duckdb);
   }
 
   /**
@@ -116,7 +117,9 @@ export class LakeWriter {
       // Values are safe to inline: the pair is A-Z0-9, the date YYYY-MM-DD and the hour a number.
       await this.connection.run(
         `copy (select ${select} from staging where pair = '${partition.pair}' and trade_date = '${partition.tradeDate}' ` +
-          `and hour = ${partition.hour} order by trade_id) to '${temporary}' (format parquet, compression zstd)`,
+          `and hour = ${partition.hour} order by trade_id) to ${
+            sqlString(temporary)
+          } (format parquet, compression zstd)`,
       );
       await fsync(temporary);
       const final = join(dir, name);
@@ -129,8 +132,7 @@ export class LakeWriter {
 
   /** Releases DuckDB. */
   close(): void {
-    this.connection.closeSync();
-    this.instance.closeSync();
+    this.duckdb.close();
   }
 
   async #stage(rows: LakeRow[]): Promise<void> {
@@ -161,15 +163,5 @@ export class LakeWriter {
     }
     appender.flushSync();
     appender.closeSync();
-  }
-}
-
-/** Flushes a file's or a folder's data and metadata to disk. */
-async function fsync(path: string): Promise<void> {
-  const file = await Deno.open(path, { read: true });
-  try {
-    await file.sync();
-  } finally {
-    file.close();
   }
 }
