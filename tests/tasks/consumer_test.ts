@@ -186,8 +186,64 @@ Deno.test(
   },
 );
 
-/** 210,000 trades over three symbols and six trade hours, plus three records the consumer must refuse. */
-async function fillTopic(brokers: { host: string; port: number }[]): Promise<void> {
+Deno.test(
+  "consumers joining, leaving and dying mid-stream write every trade exactly once (real broker)",
+  kafkaTest,
+  async () => {
+    await using broker = await startTestBroker();
+    assert.equal((await runDenoTask(["topics"], broker.env)).code, 0);
+    const lakeDir = `data/parquet/test-${crypto.randomUUID()}`;
+    const env = { ...broker.env, LAKE_DIR: lakeDir };
+    const lakeGlob = `${PROJECT_ROOT}/${lakeDir}/**/*.parquet`;
+    const outputs: (() => string)[] = [];
+    const start = () => {
+      const child = spawnTask("consumer", env);
+      const output = collectOutput(child);
+      outputs.push(output.text);
+      return { child, output };
+    };
+    try {
+      // Trades keep arriving for about 10 s while the group changes under them: every change is a rebalance that
+      // takes partitions away from a consumer with files in flight.
+      const filling = fillTopic(broker.brokers, 250);
+      const a = start();
+      while (await lakeCount(lakeGlob) === 0) await sleep(200);
+      const b = start(); // joins: a gives up partitions
+      await sleep(3000);
+      a.child.kill("SIGTERM"); // leaves cleanly: b takes everything
+      assert.equal((await a.child.status).code, 0, a.output.text());
+      const c = start(); // joins: b gives up partitions
+      await sleep(3000);
+      b.child.kill("SIGKILL"); // dies: c takes its partitions once its session expires
+      await b.child.status;
+      await filling;
+      const deadline = Date.now() + 90_000;
+      while (await lakeCount(lakeGlob) < TRADES && Date.now() < deadline) await sleep(500);
+      await sleep(1000); // a duplicate written late would show now
+      c.child.kill("SIGTERM");
+      assert.equal((await c.child.status).code, 0, c.output.text());
+      await Promise.all([a.output.done, b.output.done, c.output.done]);
+      const logs = outputs.map((text, i) => `--- consumer ${"abc"[i]}\n${text()}`).join("\n");
+      const lake = await query(
+        `select pair, count(*) as trades, count(distinct trade_id) as ids
+         from read_parquet('${lakeGlob}', hive_partitioning = true, union_by_name = true) group by pair order by pair`,
+      );
+      assert.deepEqual(
+        lake.map((r) => [r.pair, Number(r.trades), Number(r.ids)]),
+        SYMBOLS.toSorted().map((s) => [s, TRADES / 3, TRADES / 3]),
+        logs,
+      );
+    } finally {
+      await Deno.remove(`${PROJECT_ROOT}/${lakeDir}`, { recursive: true }).catch(() => {});
+    }
+  },
+);
+
+/**
+ * 210,000 trades over three symbols and six trade hours, plus three records the consumer must refuse; sent in
+ * batches of 5,000, `pauseMs` apart.
+ */
+async function fillTopic(brokers: { host: string; port: number }[], pauseMs = 0): Promise<void> {
   const kafka = createKafka(brokers, { quiet: true });
   const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -217,6 +273,7 @@ async function fillTopic(brokers: { host: string; port: number }[]): Promise<voi
       }
     }
     await producer.send({ topic: TRADES_TOPIC, acks: -1, messages });
+    if (pauseMs > 0) await sleep(pauseMs);
   }
   await producer.disconnect();
 }

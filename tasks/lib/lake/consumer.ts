@@ -9,7 +9,7 @@ import { createKafka } from "../kafka/client.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../kafka/topics.ts";
 import { MAX_DLQ_RAW_CHARS, SCHEMA_VERSION } from "../ingest/envelope.ts";
 import { decodeRecord } from "./decode.ts";
-import { FlushError, LakeSink, removeUncommitted, type RotationLimits } from "./lake_sink.ts";
+import { FlushError, LakeSink, OwnershipLostError, removeUncommitted, type RotationLimits } from "./lake_sink.ts";
 import { LakeWriter } from "./parquet_writer.ts";
 
 /** The consumer group whose committed offsets say what the lake holds. */
@@ -78,9 +78,20 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     unwrittenPartitions: [],
     peakRssBytes: Deno.memoryUsage().rss,
   };
-  const sink = new LakeSink(writer, async (partition, offset) => {
-    await consumer.commitOffsets([{ topic: TRADES_TOPIC, partition, offset: String(offset) }]);
-  }, limits);
+  // Partitions this consumer owns; none while the group rebalances, so nothing is published that the next owner
+  // might not know of. kafkajs announces a rebalance before it rejoins, and another consumer can only be given a
+  // partition once this one has rejoined.
+  const owned = new Set<number>();
+  let rebalancing = false;
+  const owns = (partition: number) => !rebalancing && owned.has(partition);
+  const sink = new LakeSink(
+    writer,
+    async (partition, offset) => {
+      await consumer.commitOffsets([{ topic: TRADES_TOPIC, partition, offset: String(offset) }]);
+    },
+    limits,
+    owns,
+  );
   // Writing, committing and cleaning up never overlap: each waits for the one before.
   let exclusive: Promise<unknown> = Promise.resolve();
   const serially = <T>(task: () => Promise<T>): Promise<T> => {
@@ -102,6 +113,7 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
       record(await sink.flushDue(Date.now(), force));
       failures = 0;
     } catch (error) {
+      if (error instanceof OwnershipLostError) return log(error.message);
       if (!(error instanceof FlushError) || force) throw error;
       const pauseMs = Math.min(30_000, 500 * 2 ** failures++);
       log(`${error.message}; retrying from offset ${error.resumeOffset} in ${(pauseMs / 1000).toFixed(1)} s`);
@@ -110,14 +122,17 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     }
   };
 
-  // On every assignment: forget partitions now owned elsewhere, and remove files this partition wrote but never
-  // committed, before any of its records are written again.
-  const owned = new Set<number>();
+  // On every assignment: forget every buffer (kafkajs reads each assigned partition again from its committed offset),
+  // and remove files a partition wrote but never committed, before any of its records are written again.
+  consumer.on(consumer.events.REBALANCING, () => {
+    rebalancing = true;
+  });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     const assigned = new Set(payload.memberAssignment[TRADES_TOPIC] ?? []);
     void serially(async () => {
-      for (const partition of owned) if (!assigned.has(partition)) sink.drop(partition);
+      sink.dropAll();
       owned.clear();
+      rebalancing = false;
       const committed = await committedLakeOffsets(admin);
       for (const partition of assigned) {
         owned.add(partition);

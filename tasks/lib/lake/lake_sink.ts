@@ -44,6 +44,20 @@ export class FlushError extends Error {
   }
 }
 
+/**
+ * The partition moved to another consumer while its buffer was being written or committed. Nothing more of it is
+ * published here; the new owner removes what was not committed and resumes from the committed offset.
+ */
+export class OwnershipLostError extends Error {
+  constructor(readonly partition: number, options: ErrorOptions) {
+    super(
+      `Partition ${partition} moved to another consumer during a flush; its new owner resumes from the commit`,
+      options,
+    );
+    this.name = "OwnershipLostError";
+  }
+}
+
 /** What a flush did. */
 export interface FlushOutcome {
   partition: number;
@@ -60,6 +74,8 @@ export class LakeSink {
     private readonly writer: LakeWriter,
     private readonly commit: (partition: number, nextOffset: bigint) => Promise<void>,
     private readonly limits: RotationLimits,
+    /** Whether this consumer still owns `partition`: asked before each file is published. */
+    private readonly owns: (partition: number) => boolean = () => true,
   ) {}
 
   /** Rows waiting in all buffers. */
@@ -99,23 +115,32 @@ export class LakeSink {
     return outcomes;
   }
 
-  /** Forgets a partition this consumer no longer owns; its new owner starts from the committed offset. */
-  drop(partition: number): void {
-    this.#buffers.delete(partition);
+  /** Forgets every buffer: after a rebalance each partition is read again from its committed offset. */
+  dropAll(): void {
+    this.#buffers.clear();
   }
 
   async #flush(partition: number, buffer: PartitionBuffer, nowMs: number): Promise<FlushOutcome> {
     const rows = buffer.rows;
     const lastOffset = buffer.lastOffset!;
     let files: string[];
+    const owns = () => this.owns(partition);
     try {
-      files = rows.length > 0 ? await this.writer.write(rows, partition, rows[0]!.kafkaOffset, nowMs) : [];
+      files = rows.length > 0 ? await this.writer.write(rows, partition, rows[0]!.kafkaOffset, nowMs, owns) : [];
     } catch (error) {
       this.#buffers.delete(partition);
+      // The new owner's clean-up may have removed a temporary file under us: not a fault of the disk.
+      if (!owns()) throw new OwnershipLostError(partition, { cause: error });
       throw new FlushError(partition, buffer.firstOffset!, { cause: error });
     }
     const next = lastOffset + 1n;
-    await this.commit(partition, next);
+    try {
+      await this.commit(partition, next);
+    } catch (error) {
+      // Refused commits mean the group moved on (a rebalance this consumer learnt of too late).
+      this.#buffers.delete(partition);
+      throw new OwnershipLostError(partition, { cause: error });
+    }
     this.#buffers.set(partition, { rows: [], firstOffset: undefined, lastOffset: undefined, firstArrivedMs: nowMs });
     return { partition, rows: rows.length, files, committedOffset: next };
   }

@@ -71,6 +71,14 @@ export function lakeSelectList(writtenAtMs: number, withProducerId: boolean): st
   ].join(", ");
 }
 
+/** A write stopped before publishing a file, because the partition is no longer this writer's. */
+export class PublishRefusedError extends Error {
+  constructor(readonly partition: number) {
+    super(`Stopped writing partition ${partition}: it now belongs to another consumer`);
+    this.name = "PublishRefusedError";
+  }
+}
+
 /** Writes Parquet files into one lake folder. */
 export class LakeWriter {
   private constructor(
@@ -96,8 +104,16 @@ export class LakeWriter {
   /**
    * Writes `rows` (all from one Kafka partition, `firstOffset` the lowest) and returns the files now visible.
    * Each file replaces any earlier file of the same name, so a replay overwrites instead of duplicating.
+   * `mayPublish` is asked just before each file becomes visible; when it says no (the partition moved to another
+   * consumer), the temporary file is removed and {@link PublishRefusedError} thrown.
    */
-  async write(rows: LakeRow[], kafkaPartition: number, firstOffset: bigint, writtenAtMs: number): Promise<string[]> {
+  async write(
+    rows: LakeRow[],
+    kafkaPartition: number,
+    firstOffset: bigint,
+    writtenAtMs: number,
+    mayPublish: () => boolean = () => true,
+  ): Promise<string[]> {
     await this.connection.run("delete from staging");
     await this.#stage(rows);
     const groups = new Map<string, LakeRow[]>();
@@ -122,6 +138,10 @@ export class LakeWriter {
           } (format parquet, compression zstd)`,
       );
       await fsync(temporary);
+      if (!mayPublish()) {
+        await Deno.remove(temporary);
+        throw new PublishRefusedError(kafkaPartition);
+      }
       const final = join(dir, name);
       await Deno.rename(temporary, final);
       await fsync(dir);
