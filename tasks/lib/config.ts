@@ -50,6 +50,14 @@ export const SETTINGS = {
   },
   LAKE_DIR: { default: "data/parquet", doc: "Root of the Hive-partitioned Parquet lake." },
   DUCKDB_PATH: { default: "data/duckdb/crypto.duckdb", doc: "DuckDB database file holding the marts." },
+  HEALTH_STALE_AFTER_S: {
+    default: "60",
+    doc: "fct_pipeline_health_5m: a pair with no trade for this many seconds is 'stale'.",
+  },
+  HEALTH_WARN_LATENCY_MS: {
+    default: "2000",
+    doc: "fct_pipeline_health_5m: a pair whose p99 ingest latency in the window exceeds this is 'warn'.",
+  },
 } as const satisfies Record<string, { default: string; doc: string }>;
 
 /** The name of a documented setting. */
@@ -152,6 +160,20 @@ export function loadStorageConfig(env: Env): StorageConfig {
   return {
     lakeDir: parsePath("LAKE_DIR", read(env, "LAKE_DIR")),
     duckdbPath: parsePath("DUCKDB_PATH", read(env, "DUCKDB_PATH")),
+  };
+}
+
+/** What the marts' health status is judged by. */
+export interface HealthThresholds {
+  staleAfterSeconds: number;
+  warnLatencyMs: number;
+}
+
+/** Reads HEALTH_STALE_AFTER_S and HEALTH_WARN_LATENCY_MS. */
+export function loadHealthThresholds(env: Env): HealthThresholds {
+  return {
+    staleAfterSeconds: parseInteger("HEALTH_STALE_AFTER_S", read(env, "HEALTH_STALE_AFTER_S"), 1, 86_400),
+    warnLatencyMs: parseInteger("HEALTH_WARN_LATENCY_MS", read(env, "HEALTH_WARN_LATENCY_MS"), 1, 3_600_000),
   };
 }
 

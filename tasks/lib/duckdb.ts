@@ -19,6 +19,8 @@ export interface DuckDBOptions {
   allowedPaths: string[];
   /** Worker threads. Default: DuckDB's own (one per core). */
   threads?: number;
+  /** Settings applied before the configuration is locked, e.g. `{ TimeZone: "UTC" }`. */
+  settings?: Record<string, string>;
 }
 
 /** Opens `path` (a database file, or ":memory:") with external access limited to `allowedPaths`. */
@@ -27,8 +29,10 @@ export async function openConfinedDuckDB(path: string, options: DuckDBOptions): 
   const instance = await DuckDBInstance.create(path, config);
   const connection = await instance.connect();
   const allowed = options.allowedPaths.map(sqlString).join(", ");
+  const settings = Object.entries(options.settings ?? {}).map(([name, value]) => `set ${name} = ${sqlString(value)};`);
   await connection.run(
-    `set allowed_directories = [${allowed}]; set enable_external_access = false; set lock_configuration = true;`,
+    `${settings.join(" ")} set allowed_directories = [${allowed}]; set enable_external_access = false; ` +
+      "set lock_configuration = true;",
   );
   return {
     instance,

@@ -70,3 +70,28 @@ async function listDirs(path: string): Promise<string[]> {
     throw error;
   }
 }
+
+/** One visible Parquet file of the lake. */
+export interface LakeFile {
+  path: string;
+  bytes: number;
+  modifiedMs: number;
+  /** Start of the file's hour partition, ms since the epoch (UTC). */
+  hourStartMs: number;
+}
+
+/** Every visible Parquet file of the lake (hidden temporary files excluded), in path order. */
+export async function lakeFiles(lakeDir: string): Promise<LakeFile[]> {
+  const files: LakeFile[] = [];
+  for (const hour of await hourPartitions(lakeDir)) {
+    const hourStartMs = Date.parse(`${hour.tradeDate}T00:00:00Z`) + hour.hour * 3_600_000;
+    if (!Number.isFinite(hourStartMs)) continue;
+    for (const name of await fileNames(hour.path)) {
+      if (name.startsWith(".") || !name.endsWith(".parquet")) continue;
+      const path = join(hour.path, name);
+      const info = await Deno.stat(path);
+      files.push({ path, bytes: info.size, modifiedMs: info.mtime?.getTime() ?? 0, hourStartMs });
+    }
+  }
+  return files;
+}
