@@ -1,0 +1,44 @@
+-- Taker buy and sell flow per pair and minute, with the delta running over each UTC day. The model refreshes by
+-- trade_date: the running sum restarts each day, so a day is rebuilt whole or not at all, from the per-minute sums
+-- of int_orderflow_1m (a day is at most 1,440 rows a pair), never from the trades.
+with minutes as (
+  -- rebuild_from: set by the builder on an incremental run, so only the changed days are read; unset (every day)
+  -- on a full build and in the DuckDB CLI
+  select * from intermediate.int_orderflow_1m
+  where trade_date >= coalesce(getvariable('rebuild_from')::date, '-infinity'::date)
+),
+
+with_ratios as (
+  select
+    *,
+    -- DECIMAL / DECIMAL is DOUBLE in DuckDB, which is fine for ratios
+    (buy_volume - sell_volume) / nullif(buy_volume + sell_volume, 0) as imbalance,
+    buy_volume / nullif(buy_volume + sell_volume, 0) as buy_ratio,
+    buy_volume - sell_volume as delta
+  from minutes
+),
+
+final as (
+  select
+    pair,
+    minute_at,
+    trade_date,
+    buy_volume,
+    sell_volume,
+    buy_quote_volume,
+    sell_quote_volume,
+    buy_count,
+    sell_count,
+    imbalance,
+    buy_ratio,
+    delta,
+    -- partitioned by trade_date too, so that a filter on trade_date is pushed below the window
+    sum(delta) over (
+      partition by pair, trade_date
+      order by minute_at
+      rows between unbounded preceding and current row
+    ) as cumulative_delta
+  from with_ratios
+)
+
+select * from final

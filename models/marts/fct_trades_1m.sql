@@ -1,0 +1,73 @@
+-- Trade statistics per pair and minute of trade time. Money stays DECIMAL; the averages are divided exactly.
+with trades as (
+  -- rebuild_from: set by the builder on an incremental run, so only the changed part is read; unset (all trades)
+  -- on a full build and in the DuckDB CLI
+  select * from staging.stg_trades
+  where trade_time >= coalesce(getvariable('rebuild_from')::timestamp, '-infinity'::timestamp)
+),
+
+per_minute as (
+  select
+    pair,
+    date_trunc('minute', trade_time) as minute_at,
+    count(*) as trade_count,
+    sum(quantity) as volume,
+    sum(quote_quantity) as quote_volume,
+    min(price) as min_price,
+    max(price) as max_price,
+    sum(price) as price_sum,
+    max(quantity) as max_trade_size,
+    count(*) filter (where is_backfilled) as backfilled_count,
+    -- the gap model compares these with trade_count: a minute holding every id in between has no hole
+    min(trade_id) as first_trade_id,
+    max(trade_id) as last_trade_id,
+    -- the gap and health models read times from these instead of the trades
+    arg_max(trade_time, trade_id) as last_trade_at,
+    max(ingested_at) as last_ingested_at
+  from trades
+  group by pair, minute_at
+),
+
+in_units as (
+  -- DuckDB divides DECIMALs in DOUBLE, so the averages divide integer counts of 10^-8 instead
+  select
+    *,
+    (price_sum * 100000000)::hugeint as price_sum_units,
+    (volume * 100000000)::hugeint as volume_units
+  from per_minute
+),
+
+averaged as (
+  select
+    *,
+    -- integer quotient, plus one when the remainder is at least half the divisor: rounded half up to 8 decimals
+    (
+      price_sum_units // trade_count + (price_sum_units % trade_count * 2 >= trade_count)::int
+    )::decimal(38, 0) * 0.00000001 as avg_price,
+    (
+      volume_units // trade_count + (volume_units % trade_count * 2 >= trade_count)::int
+    )::decimal(38, 0) * 0.00000001 as avg_trade_size
+  from in_units
+),
+
+final as (
+  select
+    pair,
+    minute_at,
+    trade_count,
+    volume,
+    quote_volume,
+    min_price,
+    max_price,
+    avg_price,
+    avg_trade_size,
+    max_trade_size,
+    backfilled_count,
+    first_trade_id,
+    last_trade_id,
+    last_trade_at,
+    last_ingested_at
+  from averaged
+)
+
+select * from final
