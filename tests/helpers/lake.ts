@@ -1,0 +1,64 @@
+/** Small lakes for warehouse tests, written by the consumer's own writer. */
+import type { LakeRow } from "../../tasks/lib/lake/decode.ts";
+import { LakeWriter } from "../../tasks/lib/lake/parquet_writer.ts";
+import { hivePartitionOf } from "../../tasks/lib/lake/partition.ts";
+
+/** A trade as a test states it; everything else gets a sensible default. */
+export interface FixtureTrade {
+  pair: string;
+  id: number;
+  price: string;
+  qty: string;
+  /** Trade time, ms since the epoch (UTC). */
+  timeMs: number;
+  /** For a trade the exchange sent in microseconds (time unit `us`): the µs past timeMs, 0-999. Unset: sent in ms. */
+  microsecondsPastMs?: number;
+  /** Default false: the taker bought. */
+  buyerMaker?: boolean;
+  /** Default 50 ms after the trade's millisecond. */
+  ingestDelayMs?: number;
+  backfilled?: boolean;
+  /** The producer of a v2 envelope. Unset: a v1 envelope, which has no producer_id. */
+  producerId?: string;
+}
+
+/** The lake row of a fixture trade at Kafka `offset`. */
+export function lakeRow(trade: FixtureTrade, offset: number, kafkaPartition = 0): LakeRow {
+  const tradeTimeUs = trade.timeMs * 1000 + (trade.microsecondsPastMs ?? 0);
+  return {
+    partition: hivePartitionOf(trade.pair, tradeTimeUs),
+    tradeId: trade.id,
+    price: trade.price,
+    quantity: trade.qty,
+    tradeTimeUs,
+    eventTimeUs: trade.backfilled ? null : tradeTimeUs + 2000,
+    timeUnit: trade.microsecondsPastMs === undefined ? "ms" : "us",
+    isBuyerMaker: trade.buyerMaker ?? false,
+    isBestMatch: true,
+    ingestedAtMs: trade.timeMs + (trade.ingestDelayMs ?? 50),
+    isBackfilled: trade.backfilled ?? false,
+    schemaVersion: trade.producerId === undefined ? 1 : 2,
+    producerId: trade.producerId ?? null,
+    kafkaPartition,
+    kafkaOffset: BigInt(offset),
+  };
+}
+
+/**
+ * Writes `trades` into the lake at `lakeDir` as one flush of Kafka partition `kafkaPartition` starting at
+ * `firstOffset` (one file per hour partition), the way the consumer would.
+ */
+export async function writeLake(
+  lakeDir: string,
+  trades: readonly FixtureTrade[],
+  options: { firstOffset?: number; kafkaPartition?: number; writtenAtMs?: number } = {},
+): Promise<void> {
+  const first = options.firstOffset ?? 0;
+  const rows = trades.map((trade, i) => lakeRow(trade, first + i, options.kafkaPartition ?? 0));
+  const writer = await LakeWriter.open(lakeDir);
+  try {
+    await writer.write(rows, options.kafkaPartition ?? 0, BigInt(first), options.writtenAtMs ?? Date.now());
+  } finally {
+    writer.close();
+  }
+}
