@@ -27,6 +27,15 @@ gaps as (
   where status = 'open'
 ),
 
+reconciliation as (
+  -- kept by deno task reconcile: empty until it runs
+  select
+    pair,
+    minute_at,
+    status
+  from marts.fct_kline_reconciliation
+),
+
 settings as (
   select
     coalesce(getvariable('now_at')::timestamp, now()::timestamp) as now_at,
@@ -84,6 +93,16 @@ gaps_per_window as (
   group by pair, window_start_at
 ),
 
+reconciliation_per_window as (
+  select
+    pair,
+    time_bucket(interval 5 minute, minute_at) as window_start_at,
+    count(*) as klines_checked,
+    count(*) filter (where status = 'match') as klines_matched
+  from reconciliation
+  group by pair, window_start_at
+),
+
 joined as (
   select
     windows.pair,
@@ -94,7 +113,9 @@ joined as (
     trades_per_window.last_trade_at,
     trades_per_window.last_ingested_at,
     latency_per_window.ingest_p99_ms,
-    coalesce(gaps_per_window.gap_count, 0) as gap_count
+    coalesce(gaps_per_window.gap_count, 0) as gap_count,
+    coalesce(reconciliation_per_window.klines_checked, 0)::bigint as klines_checked,
+    reconciliation_per_window.klines_matched
   from windows
   cross join settings
   left join trades_per_window
@@ -106,6 +127,9 @@ joined as (
   left join gaps_per_window
     on windows.pair = gaps_per_window.pair
     and windows.window_start_at = gaps_per_window.window_start_at
+  left join reconciliation_per_window
+    on windows.pair = reconciliation_per_window.pair
+    and windows.window_start_at = reconciliation_per_window.window_start_at
 ),
 
 running as (
@@ -145,6 +169,9 @@ final as (
     measured.ingest_p99_ms,
     -- the dead-letter queue is not in the lake yet
     0::bigint as dlq_events,
+    measured.klines_checked,
+    -- share of the window's checked minutes whose candle equals the exchange's kline; null when none was checked
+    measured.klines_matched / nullif(measured.klines_checked, 0) as kline_match_rate,
     case
       when measured.seconds_since_last_trade > settings.stale_after_seconds then 'stale'
       when measured.ingest_p99_ms > settings.warn_latency_ms or measured.open_gaps > 0 then 'warn'

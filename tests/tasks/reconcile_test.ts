@@ -14,17 +14,6 @@ import { taskArgs } from "../helpers/tasks.ts";
 const T0 = Date.UTC(2025, 0, 1, 0, 0); // the replayed trades happen in the minutes 00:00, 00:01 and 00:03
 const PAIR = "BTCUSDT";
 
-/** The task's own command while deno.json does not declare it yet; the deno.json entry wins once it does. */
-const RECONCILE_ARGS = [
-  "run",
-  "--allow-net=api.binance.com,data-api.binance.vision,localhost,127.0.0.1",
-  "--allow-read=data/duckdb",
-  "--allow-write=data/duckdb",
-  "--allow-ffi=node_modules",
-  "--allow-env=LAKE_DIR,DUCKDB_PATH,BINANCE_REST_URL,BINANCE_WS_URL,SYMBOLS",
-  "tasks/reconcile.ts",
-];
-
 Deno.test("reconcile task matches every closed minute of the local exchange, then flags a trade dropped from the lake", async () => {
   const id = crypto.randomUUID();
   const lakeDir = `data/parquet/test-${id}`;
@@ -87,6 +76,15 @@ Deno.test("reconcile task matches every closed minute of the local exchange, the
     const dropped = droppableTrade(trades, T0 + 60_000);
     await writeLake(`${PROJECT_ROOT}/${lakeDir}`, trades.filter((trade) => trade.id !== dropped.id));
     await refresh(lakeDir, duckdbPath);
+    // The health mart shows what reconcile found: every checked minute of the window matched (so far).
+    assert.deepEqual(
+      await queryDatabase(
+        duckdbPath,
+        `select klines_checked::integer as checked, kline_match_rate as rate from marts.fct_pipeline_health_5m
+         where pair = '${PAIR}' and klines_checked > 0`,
+      ),
+      [{ checked: 4, rate: 1 }],
+    );
 
     const second = await reconcile(env, ["--fail-on-mismatch"]);
     assert.equal(second.code, 1, `--fail-on-mismatch exits 1 on a mismatch\n${second.stdout}${second.stderr}`);
@@ -273,12 +271,7 @@ async function refresh(lakeDir: string, duckdbPath: string): Promise<void> {
 }
 
 async function reconcile(env: Record<string, string>, extra: string[] = []) {
-  let args: string[];
-  try {
-    args = taskArgs("reconcile");
-  } catch {
-    args = RECONCILE_ARGS;
-  }
+  const args = taskArgs("reconcile");
   const output = await new Deno.Command(Deno.execPath(), {
     args: [...args, ...extra],
     cwd: PROJECT_ROOT,
@@ -298,15 +291,20 @@ interface ReconciliationRow {
 }
 
 async function readReconciliation(duckdbPath: string): Promise<ReconciliationRow[]> {
+  return await queryDatabase(
+    duckdbPath,
+    `select strftime(minute_at, '%H:%M') as minute, status, mismatched_fields, differences, checks
+     from marts.fct_kline_reconciliation where pair = '${PAIR}' order by minute_at`,
+  ) as unknown as ReconciliationRow[];
+}
+
+async function queryDatabase(duckdbPath: string, sql: string): Promise<Record<string, unknown>[]> {
   const instance = await DuckDBInstance.create(`${PROJECT_ROOT}/${duckdbPath}`, { access_mode: "READ_ONLY" });
   try {
     const connection = await instance.connect();
-    const reader = await connection.runAndReadAll(
-      `select strftime(minute_at, '%H:%M') as minute, status, mismatched_fields, differences, checks
-       from marts.fct_kline_reconciliation where pair = '${PAIR}' order by minute_at`,
-    );
+    const reader = await connection.runAndReadAll(sql);
     connection.closeSync();
-    return reader.getRowObjectsJson() as unknown as ReconciliationRow[];
+    return reader.getRowObjectsJson();
   } finally {
     instance.closeSync();
   }

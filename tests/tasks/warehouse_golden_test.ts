@@ -1,0 +1,318 @@
+/**
+ * The marts against numbers worked out by hand: the golden lake (tests/helpers/golden_lake.ts) gives every column of
+ * every mart exactly, candles follow the exchange's kline semantics, the health thresholds come from variables, and
+ * an incremental refresh across midnight gives the golden marts too.
+ */
+import assert from "node:assert/strict";
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { type ModelRun, refreshMarts, type RefreshSettings, type TestRun } from "../../tasks/lib/warehouse/builder.ts";
+import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
+import {
+  BACKFILL,
+  ETH_V2,
+  GOLDEN_MARTS,
+  GOLDEN_NOW_MS,
+  type GoldenMart,
+  LATER_V2,
+  LIVE_V1,
+  RETRY_COPY,
+  utcMs,
+  writeGoldenLake,
+} from "../helpers/golden_lake.ts";
+import { type FixtureTrade, writeLake } from "../helpers/lake.ts";
+
+/** A lake folder and a database path for one test, both where the refresh task's permissions reach. */
+function testPaths() {
+  const id = crypto.randomUUID();
+  const lakeDir = `${PROJECT_ROOT}/data/parquet/test-${id}`;
+  const dbDir = `${PROJECT_ROOT}/data/duckdb/test-${id}`;
+  return {
+    lake: lakeDir,
+    duckdbPath: `${dbDir}/crypto.duckdb`,
+    async cleanUp() {
+      await Deno.remove(lakeDir, { recursive: true }).catch(() => {});
+      await Deno.remove(dbDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+function settings(paths: ReturnType<typeof testPaths>, extra: Partial<RefreshSettings> = {}): RefreshSettings {
+  return {
+    lakeDir: paths.lake,
+    duckdbPath: paths.duckdbPath,
+    modelsDir: `${PROJECT_ROOT}/models`,
+    nowMs: GOLDEN_NOW_MS,
+    ...extra,
+  };
+}
+
+/** Refreshes and fails, naming each failing data test with its sample rows, unless every data test passes. */
+async function refreshPassingTests(refresh: RefreshSettings) {
+  const result = await refreshMarts(refresh);
+  assert.ok(result.status === "built", JSON.stringify(result));
+  assert.ok(result.tests.length > 0, "the data tests ran");
+  assert.deepEqual(result.tests.filter((test) => test.failingRows > 0).map(describeFailure), []);
+  return result;
+}
+
+function describeFailure(test: TestRun): string {
+  return `${test.name}: ${test.failingRows} failing rows, e.g. ${JSON.stringify(test.sample)}`;
+}
+
+async function withDatabase<T>(duckdbPath: string, read: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(duckdbPath, { access_mode: "READ_ONLY" });
+  const connection = await instance.connect();
+  try {
+    return await read(connection);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function readRows(connection: DuckDBConnection, sql: string): Promise<Record<string, string | null>[]> {
+  return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, string | null>[];
+}
+
+/**
+ * How `mart` differs from `golden`, one line per differing value, over the rows `where` selects. Values compare as
+ * DuckDB's VARCHAR casts, so DECIMALs and timestamps must match to the last digit; DOUBLEs (ratios, latencies)
+ * compare within a relative 1e-9, as their last digits depend on the order of summation.
+ */
+async function martDifferences(
+  connection: DuckDBConnection,
+  mart: string,
+  golden: GoldenMart,
+  where = "true",
+): Promise<string[]> {
+  const [schema, table] = mart.split(".");
+  const columns = await readRows(
+    connection,
+    `select column_name as name, data_type as type from information_schema.columns ` +
+      `where table_schema = '${schema}' and table_name = '${table}' order by ordinal_position`,
+  );
+  const names = columns.map((column) => column.name!);
+  const doubles = new Set(columns.filter((column) => column.type === "DOUBLE").map((column) => column.name!));
+  const goldenNames = golden.rows[0] ? Object.keys(golden.rows[0]) : names;
+  if (goldenNames.join() !== names.join()) return [`${mart} has columns ${names}, the golden rows ${goldenNames}`];
+
+  const actual = await readRows(
+    connection,
+    `select ${names.map((name) => `${name}::varchar as ${name}`).join(", ")} from ${mart} ` +
+      `where ${where} order by ${golden.orderBy}`,
+  );
+  const keyOf = (row: Record<string, string | null>) => golden.orderBy.split(", ").map((c) => row[c]).join(" ");
+  if (actual.length !== golden.rows.length) {
+    return [`${mart} has rows [${actual.map(keyOf).join("; ")}], expected [${golden.rows.map(keyOf).join("; ")}]`];
+  }
+  return golden.rows.flatMap((expected, i) =>
+    names.flatMap((name) => {
+      const got = actual[i]![name] ?? null;
+      const want = expected[name] ?? null;
+      const same = doubles.has(name) && got !== null && want !== null
+        ? Math.abs(Number(got) - Number(want)) <= 1e-9 * Math.max(1, Math.abs(Number(want)))
+        : got === want;
+      return same ? [] : [`${mart} ${keyOf(expected)} ${name}: expected ${want}, got ${got}`];
+    })
+  );
+}
+
+/** Every difference between the published marts and the golden ones, marts present included. */
+async function goldenDifferences(duckdbPath: string): Promise<string[]> {
+  return await withDatabase(duckdbPath, async (connection) => {
+    const marts = (await readRows(
+      connection,
+      "select 'marts.' || table_name as name from information_schema.tables where table_schema = 'marts' order by 1",
+    )).map((row) => row.name!);
+    const expected = Object.keys(GOLDEN_MARTS).sort();
+    if (marts.join() !== expected.join()) return [`marts are ${marts}, the golden ones ${expected}`];
+    const differences: string[] = [];
+    for (const mart of marts) differences.push(...await martDifferences(connection, mart, GOLDEN_MARTS[mart]!));
+    return differences;
+  });
+}
+
+Deno.test("refreshMarts() builds every column of every mart of the golden lake to its hand-computed value", async () => {
+  const paths = testPaths();
+  try {
+    await writeGoldenLake(paths.lake);
+    await refreshPassingTests(settings(paths));
+    assert.deepEqual(await goldenDifferences(paths.duckdbPath), []);
+  } finally {
+    await paths.cleanUp();
+  }
+});
+
+Deno.test("refreshMarts() builds candles by trade id: a late lower id, trades at :59.999 and a duplicate row give exact candles", async () => {
+  const paths = testPaths();
+  const at = (time: string) => utcMs(`2025-03-01 12:${time}`);
+  const trade = (id: number, time: string, price: string, qty: string, taker: "buy" | "sell"): FixtureTrade => ({
+    pair: "BTCUSDT",
+    id,
+    timeMs: at(time),
+    price,
+    qty,
+    buyerMaker: taker === "sell",
+  });
+  // 201 and 202 are one match, as are 204 and 205: the same time, so only the id tells open and close
+  const t201 = trade(201, "00:00.000", "100.00", "1", "buy");
+  const t203 = trade(203, "00:30.000", "105.00", "2", "buy");
+  try {
+    // 205 arrives before 204, and 201 after everything else, in a later file
+    await writeLake(paths.lake, [
+      trade(202, "00:00.000", "101.00", "1", "sell"),
+      t203,
+      trade(205, "00:59.999", "102.00", "1", "buy"),
+      trade(204, "00:59.999", "99.00", "1", "sell"),
+      trade(206, "01:00.000", "103.00", "1", "buy"),
+    ], { writtenAtMs: at("01:05.000") });
+    await writeLake(paths.lake, [{ ...t201, ingestDelayMs: 3000 }], { firstOffset: 5, writtenAtMs: at("01:10.000") });
+    // a producer retry puts 203 in the lake twice
+    await writeLake(paths.lake, [{ ...t203, ingestDelayMs: 550 }], { kafkaPartition: 1, writtenAtMs: at("01:06.000") });
+    await refreshPassingTests(settings(paths, { nowMs: at("02:00.000") }));
+
+    const candles: GoldenMart = {
+      orderBy: "pair, minute_at",
+      rows: [
+        {
+          pair: "BTCUSDT",
+          minute_at: "2025-03-01 12:00:00",
+          open: "100.00000000", // 201, though it arrived last
+          high: "105.00000000",
+          low: "99.00000000",
+          close: "102.00000000", // 205, though 204 arrived after it
+          volume: "6.00000000", // 1 + 1 + 2 + 1 + 1: 203 once
+          quote_volume: "612.0000000000000000", // 100 + 101 + 210 + 99 + 102
+          trade_count: "5",
+          vwap: "102.00000000",
+          taker_buy_volume: "4.00000000", // 201, 203, 205
+          taker_buy_quote_volume: "412.0000000000000000",
+        },
+        {
+          pair: "BTCUSDT",
+          minute_at: "2025-03-01 12:01:00",
+          open: "103.00000000",
+          high: "103.00000000",
+          low: "103.00000000",
+          close: "103.00000000",
+          volume: "1.00000000",
+          quote_volume: "103.0000000000000000",
+          trade_count: "1",
+          vwap: "103.00000000",
+          taker_buy_volume: "1.00000000",
+          taker_buy_quote_volume: "103.0000000000000000",
+        },
+      ],
+    };
+    const differences = await withDatabase(
+      paths.duckdbPath,
+      (connection) => martDifferences(connection, "marts.fct_candles_1m", candles),
+    );
+    assert.deepEqual(differences, []);
+  } finally {
+    await paths.cleanUp();
+  }
+});
+
+Deno.test("refreshMarts() judges health by the health_stale_after_seconds and health_warn_latency_ms variables", async () => {
+  const paths = testPaths();
+  const statuses = () =>
+    withDatabase(paths.duckdbPath, async (connection) =>
+      (await readRows(
+        connection,
+        "select pair || ' ' || strftime(window_start_at, '%H:%M') || ' ' || status as status " +
+          "from marts.fct_pipeline_health_5m order by pair, window_start_at",
+      )).map((row) => row.status));
+  try {
+    await writeGoldenLake(paths.lake);
+    // The defaults, 60 s and 2000 ms: see the golden health rows.
+    await refreshPassingTests(settings(paths));
+    assert.deepEqual(await statuses(), [
+      "BTCUSDT 23:55 warn",
+      "BTCUSDT 00:00 stale",
+      "BTCUSDT 00:05 stale",
+      "ETHUSDT 23:55 warn",
+      "ETHUSDT 00:00 stale",
+      "ETHUSDT 00:05 stale",
+    ]);
+
+    // 400 s: only ETHUSDT's last window (450 s since its last trade) is stale; BTCUSDT's (190 s, 340 s) warn of
+    // the open gaps. 100 ms: ETHUSDT 23:55 still warns (p99 2473.32 ms), and 00:00 turns ok (p99 29.999 ms).
+    await refreshPassingTests(settings(paths, {
+      variables: { health_stale_after_seconds: 400, health_warn_latency_ms: 100 },
+    }));
+    assert.deepEqual(await statuses(), [
+      "BTCUSDT 23:55 warn",
+      "BTCUSDT 00:00 warn",
+      "BTCUSDT 00:05 warn",
+      "ETHUSDT 23:55 warn",
+      "ETHUSDT 00:00 ok",
+      "ETHUSDT 00:05 stale",
+    ]);
+
+    // 2500 ms is above ETHUSDT's p99 of 2473.32 ms, so its 23:55 window turns ok too; BTCUSDT's gaps stay open.
+    await refreshPassingTests(settings(paths, {
+      variables: { health_stale_after_seconds: 3600, health_warn_latency_ms: 2500 },
+    }));
+    assert.deepEqual(await statuses(), [
+      "BTCUSDT 23:55 warn",
+      "BTCUSDT 00:00 warn",
+      "BTCUSDT 00:05 warn",
+      "ETHUSDT 23:55 ok",
+      "ETHUSDT 00:00 ok",
+      "ETHUSDT 00:05 ok",
+    ]);
+  } finally {
+    await paths.cleanUp();
+  }
+});
+
+/** The incremental models a refresh rebuilt some other way (in full, or not at all). */
+function notBuiltIncrementally(models: ModelRun[]): string[] {
+  return models.filter((model) => model.materialized === "incremental" && model.how !== "incremental")
+    .map((model) => `${model.id} ${model.how}`);
+}
+
+const MINUTE_MARTS = [
+  "marts.fct_candles_1m",
+  "marts.fct_trades_1m",
+  "marts.fct_orderflow_1m",
+  "marts.fct_ingestion_latency_1m",
+];
+
+// tests/tasks/refresh_test.ts compares an incremental refresh with a full one, but its late file rebuilds from
+// before its first trade. Here, without a look-back, the first incremental run starts at midnight, keeping the day
+// before, and the second starts at 23:00, which for the trade_date-keyed order flow means the whole of 2025-03-01.
+Deno.test("refreshMarts() rebuilding incrementally from midnight, then from a late trade the day before, gives the golden marts", async () => {
+  const paths = testPaths();
+  try {
+    await writeGoldenLake(paths.lake, [LIVE_V1, RETRY_COPY, ETH_V2]);
+    const first = await refreshPassingTests(settings(paths, { lookbackMinutes: 0 }));
+    assert.equal(first.mode, "full");
+
+    await writeGoldenLake(paths.lake, [LATER_V2]);
+    const second = await refreshPassingTests(settings(paths, { lookbackMinutes: 0 }));
+    assert.equal(second.rebuiltFrom, "2025-03-02 00:00:00");
+    assert.deepEqual(notBuiltIncrementally(second.models), []);
+    // Only 99 is still missing, in 23:58: from midnight on, the minute marts are golden already.
+    const fromMidnight = await withDatabase(paths.duckdbPath, async (connection) => {
+      const differences: string[] = [];
+      for (const mart of MINUTE_MARTS) {
+        const golden = GOLDEN_MARTS[mart]!;
+        const rows = golden.rows.filter((row) => row.minute_at! >= "2025-03-02");
+        const where = "minute_at >= timestamp '2025-03-02'";
+        differences.push(...await martDifferences(connection, mart, { ...golden, rows }, where));
+      }
+      return differences;
+    });
+    assert.deepEqual(fromMidnight, []);
+
+    await writeGoldenLake(paths.lake, [BACKFILL]);
+    const third = await refreshPassingTests(settings(paths, { lookbackMinutes: 0 }));
+    assert.equal(third.rebuiltFrom, "2025-03-01 23:00:00");
+    assert.deepEqual(notBuiltIncrementally(third.models), []);
+    assert.deepEqual(await goldenDifferences(paths.duckdbPath), []);
+  } finally {
+    await paths.cleanUp();
+  }
+});
