@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { generateLakeSql } from "../../tasks/lib/bench/generated_lake.ts";
 import { refreshMarts, type RefreshSettings } from "../../tasks/lib/warehouse/builder.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
 import { type FixtureTrade, writeLake } from "../helpers/lake.ts";
@@ -198,6 +199,28 @@ Deno.test("refresh task prints the failing rows of a data test and exits 1", asy
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(result.stdout, /FAILED trades_in_their_partition_hour: 100 rows, for example:\n {2}\{.*"trade_id"/);
     assert.match(result.stdout, /tests \d+ passed, \d+ failed/);
+  } finally {
+    await paths.cleanUp();
+  }
+});
+
+Deno.test("refresh task gives up at --timeout, publishes nothing and leaves no partial file", async () => {
+  const paths = testPaths();
+  try {
+    // A lake big enough that a full build takes seconds: 3,000,000 trades over a day, written by DuckDB directly.
+    await Deno.mkdir(paths.lake, { recursive: true });
+    const generator = await DuckDBInstance.create(":memory:");
+    const connection = await generator.connect();
+    const range = { perSymbol: 1_000_000, firstId: 1, startUs: T0 * 1000, stepUs: 86_400 };
+    await connection.run(generateLakeSql(paths.lake, range, "part-generated"));
+    connection.closeSync();
+    generator.closeSync();
+
+    const result = await runDenoTask(["refresh", "--timeout", "1"], paths.env);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stderr, /^refresh: Gave up after 1 s \(--timeout\); nothing was published/);
+    const left = await Array.fromAsync(Deno.readDir(paths.duckdbPath.replace(/\/crypto\.duckdb$/, "")));
+    assert.deepEqual(left.map((entry) => entry.name).filter((name) => !name.endsWith(".lock")), []);
   } finally {
     await paths.cleanUp();
   }
