@@ -225,3 +225,12 @@ Deno.test("refresh task gives up at --timeout, publishes nothing and leaves no p
     await paths.cleanUp();
   }
 });
+
+Deno.test("models:docs task prints the lineage graph and every model's columns", async () => {
+  const result = await runDenoTask(["models:docs"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /```mermaid\nflowchart LR\n/);
+  assert.match(result.stdout, /staging_stg_trades --> marts_fct_candles_1m/);
+  assert.match(result.stdout, /## marts.fct_candles_1m \(incremental on `minute_at`\)/);
+  assert.match(result.stdout, /\| `vwap` \| /);
+});
