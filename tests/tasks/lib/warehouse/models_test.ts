@@ -72,14 +72,18 @@ Deno.test("materialize() builds views and tables whole and incremental models fr
     "create or replace view marts.m as\nselect 1 as minute_at",
   ]);
   const incremental = { ...common, materialized: "incremental" as const, incrementalColumn: "minute_at" };
+  // Stored in the order of the incremental column, so a later rebuild finds the recent rows in the last row groups.
   assert.deepEqual(materialize(incremental, { kind: "full" }), [
-    "create or replace table marts.m as\nselect 1 as minute_at",
+    "create or replace table marts.m as\nselect * from (\nselect 1 as minute_at\n) as model\norder by minute_at",
   ]);
   const since = { kind: "incremental", since: "2025-03-01 10:55:00", columnType: "TIMESTAMP" } as const;
   assert.deepEqual(materialize(incremental, since), [
     "delete from marts.m where minute_at >= cast(timestamp '2025-03-01 10:55:00' as TIMESTAMP)",
     "insert into marts.m by name\nselect * from (\nselect 1 as minute_at\n) as model " +
-    "where minute_at >= cast(timestamp '2025-03-01 10:55:00' as TIMESTAMP)",
+    "where minute_at >= cast(timestamp '2025-03-01 10:55:00' as TIMESTAMP)\norder by minute_at",
+  ]);
+  assert.deepEqual(materialize({ ...common, materialized: "external" }, { kind: "full" }), [
+    "create table if not exists marts.m as\nselect 1 as minute_at",
   ]);
   assert.throws(() => materialize(incremental, { ...since, since: "yesterday'; drop" }), RangeError);
 });
