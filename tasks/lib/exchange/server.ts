@@ -106,6 +106,8 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
   const timers: ReturnType<typeof setTimeout>[] = [];
   let finish!: (reason: StopReason) => void;
   const done = new Promise<StopReason>((resolve) => finish = resolve);
+  // Set by POST /admin/halt: no new trades, while streams, pings and REST go on (the demo's closing bell).
+  let halted = false;
   let firstClient!: () => void;
   const clientArrived = new Promise<void>((resolve) => firstClient = resolve);
   if (!config.waitForClient) firstClient();
@@ -195,6 +197,10 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
     const route = `${request.method} ${url.pathname}`;
     if (route === "GET /admin/stats") return Response.json(stats());
     if (route === "POST /admin/disconnect") return Response.json({ disconnected: disconnectAll() });
+    if (route === "POST /admin/halt") {
+      halted = true;
+      return Response.json(stats());
+    }
     if (route === "POST /admin/stall") {
       const raw = url.searchParams.get("ms");
       const ms = raw === null ? config.stallMs : /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
@@ -203,7 +209,8 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
     }
     return text(
       404,
-      `Cannot find ${route}: expected GET /admin/stats, POST /admin/disconnect or POST /admin/stall?ms=N`,
+      `Cannot find ${route}: expected GET /admin/stats, POST /admin/disconnect, POST /admin/halt or ` +
+        "POST /admin/stall?ms=N",
     );
   }
 
@@ -248,7 +255,7 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
       lastUs = nowUs();
     });
     const tick = setInterval(() => {
-      if (!generating) return;
+      if (!generating || halted) return;
       const due = tradesDue(config, (performance.now() - startedMs) / 1000, counters.trades);
       if (due > 0) {
         const now = Math.max(nowUs(), lastUs);

@@ -166,6 +166,21 @@ Deno.test("POST /admin/disconnect closes every WebSocket at once", async () => {
   });
 });
 
+Deno.test("POST /admin/halt stops new trades while the stream and REST stay up", async () => {
+  await withExchange({ symbols: ["BTCUSDT"], rate: 400 }, async (exchange) => {
+    const client = await connect(ws(exchange, "/ws/btcusdt@trade"));
+    await waitFor(() => client.frames.length >= 5, "trades before the halt");
+    const halted: ExchangeReport = await (await http(exchange, "/admin/halt", { method: "POST" })).json();
+    await delay(200);
+    assert.equal(exchange.stats().trades, halted.trades, "no trade after the halt");
+    await waitFor(() => client.frames.length >= halted.trades, "every trade sent before the halt");
+    const trades = await (await http(exchange, "/api/v3/trades?symbol=BTCUSDT&limit=1")).json();
+    assert.equal(trades[0].id, halted.symbols.BTCUSDT!.lastId);
+    assert.equal(exchange.stats().connections.open, 1);
+    await disconnect(client);
+  });
+});
+
 Deno.test("POST /admin/stall silences connections and loses their trades, which REST still has", async () => {
   await withExchange({ symbols: ["BTCUSDT"], rate: 300 }, async (exchange) => {
     const client = await connect(ws(exchange, "/ws/btcusdt@trade"));
