@@ -1,0 +1,120 @@
+/**
+ * What the demo runs on: its own broker, lake, database and producer state, apart from the user's, and started clean
+ * every time so that a second run works like the first. Pure.
+ */
+
+/** The demo's symbols: several, so partitions, candles and health show more than one pair. */
+export const DEMO_SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"] as const;
+
+/** Folders the demo owns and clears before it starts (all under data/, where the tasks may write). */
+export const DEMO_DIRS = {
+  kafka: "data/kafka-demo",
+  lake: "data/parquet/demo",
+  database: "data/duckdb/demo",
+  producer: "data/producer/demo",
+} as const;
+
+/** The demo's broker: its own ports, so a broker the user runs on 9092 is left alone. */
+export const DEMO_BROKERS = "localhost:19092";
+
+/** Faults the local exchange injects so the dead-letter queue and gap healing have something to show. */
+export const DEMO_FAULTS = "malformed_json=0.002,bad_price=0.001,unsubscribed_symbol=0.001,duplicate=0.002,drop=0.0003";
+
+/** The environment every task of the demo runs with; the exchange URLs once its port is known. */
+export function demoEnvironment(exchangePort?: number): Record<string, string> {
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: DEMO_BROKERS,
+    KAFKA_DATA_DIR: DEMO_DIRS.kafka,
+    LAKE_DIR: DEMO_DIRS.lake,
+    DUCKDB_PATH: `${DEMO_DIRS.database}/crypto.duckdb`,
+    PRODUCER_STATE_PATH: `${DEMO_DIRS.producer}/state.json`,
+    SYMBOLS: DEMO_SYMBOLS.join(","),
+  };
+  if (exchangePort !== undefined) {
+    env.BINANCE_WS_URL = `ws://127.0.0.1:${exchangePort}`;
+    env.BINANCE_REST_URL = `http://127.0.0.1:${exchangePort}`;
+  }
+  return env;
+}
+
+/** The port in the exchange's `{"event":"listening",…,"port":N}` line, or undefined for any other line. */
+export function listeningPort(line: string): number | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const event = JSON.parse(line);
+    return event.event === "listening" && Number.isInteger(event.port) ? event.port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Per pair, what the lake ended with. */
+export interface PairOutcome {
+  pair: string;
+  trades: number;
+  distinctIds: number;
+  firstId: number;
+  lastId: number;
+  candles: number;
+  ingestP99Ms: number | null;
+  /** The ids the exchange made for the pair, from its report when the market closed. */
+  exchangeFirstId: number | null;
+  exchangeLastId: number | null;
+}
+
+/** Whether the lake holds every trade the exchange made for the pair, each once. */
+export function isComplete(pair: PairOutcome): boolean {
+  return pair.trades === pair.distinctIds && pair.distinctIds === pair.lastId - pair.firstId + 1 &&
+    pair.firstId === pair.exchangeFirstId && pair.lastId === pair.exchangeLastId;
+}
+
+/** What the demo prints at the end. */
+export interface DemoOutcome {
+  seconds: number;
+  pairs: PairOutcome[];
+  dlq: Record<string, number>;
+  gapsFound: number;
+  idsHealed: number;
+  openGaps: number;
+  reconnects: number;
+  klinesChecked: number;
+  klinesMatched: number;
+  testsFailed: number;
+  databasePath: string;
+  reportPath?: string;
+}
+
+/** The closing summary: per pair, what was ingested and whether any id is missing or doubled; then the rest. */
+export function formatOutcome(outcome: DemoOutcome): string {
+  const lines = [`demo: ${outcome.seconds.toFixed(0)} s of live trades, ingested:`];
+  for (const pair of outcome.pairs) {
+    const expected = pair.lastId - pair.firstId + 1;
+    const missing = expected - pair.distinctIds;
+    const doubled = pair.trades - pair.distinctIds;
+    const p99 = pair.ingestP99Ms === null ? "n/a" : `${pair.ingestP99Ms.toFixed(0)} ms`;
+    const made = pair.firstId === pair.exchangeFirstId && pair.lastId === pair.exchangeLastId
+      ? "all the exchange made"
+      : `the exchange made ${pair.exchangeFirstId}–${pair.exchangeLastId}`;
+    lines.push(
+      `  ${pair.pair.padEnd(9)} ${String(pair.trades).padStart(7)} trades, ids ${pair.firstId}–${pair.lastId} ` +
+        `(${made}): ${missing} missing, ${doubled} doubled; ${pair.candles} ${
+          pair.candles === 1 ? "candle" : "candles"
+        }; ` +
+        `p99 trade → producer ${p99}`,
+    );
+  }
+  const dlqTotal = Object.values(outcome.dlq).reduce((sum, n) => sum + n, 0);
+  const reasons = Object.entries(outcome.dlq).map(([reason, n]) => `${reason} ${n}`).join(", ");
+  lines.push(`  dead-letter queue: ${dlqTotal} events${reasons ? ` (${reasons})` : ""}`);
+  lines.push(
+    `  gaps: ${outcome.gapsFound} found, ${outcome.idsHealed} ids backfilled, ${outcome.openGaps} open; ` +
+      `${outcome.reconnects} reconnects`,
+  );
+  lines.push(
+    `  candles vs the exchange's klines: ${outcome.klinesMatched} of ${outcome.klinesChecked} minutes match; ` +
+      `data tests ${outcome.testsFailed === 0 ? "passed" : `FAILED (${outcome.testsFailed})`}`,
+  );
+  lines.push(`  marts: ${outcome.databasePath}`);
+  if (outcome.reportPath) lines.push(`  report: ${outcome.reportPath}`);
+  return lines.join("\n");
+}

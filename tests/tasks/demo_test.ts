@@ -1,0 +1,55 @@
+/**
+ * `deno task demo`, the README's main command, end to end with a short duration: everything ingested once, the
+ * marts built and tested, the report written, and nothing left running, also when interrupted.
+ */
+import assert from "node:assert/strict";
+import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
+import { collectOutput, runDenoTask, spawnTask } from "../helpers/tasks.ts";
+
+/** Processes of the demo still alive: its broker (by data folder) and any task script. */
+async function leftovers(): Promise<string[]> {
+  const output = await new Deno.Command("ps", { args: ["-eo", "pid,stat,args"] }).output();
+  return new TextDecoder().decode(output.stdout).split("\n")
+    .filter((line) => !/\sZ\S*\s/.test(line)) // zombies are gone, only not yet reaped
+    .filter((line) =>
+      line.includes("kafka-demo") ||
+      /tasks\/(exchange|producer|consumer|refresh|reconcile|report|demo)\.ts/.test(line)
+    );
+}
+
+Deno.test("demo task runs the pipeline offline end to end and stops everything it started", async () => {
+  const result = await runDenoTask(["demo", "--duration", "20", "--rate", "20"]);
+  const output = result.stdout + result.stderr;
+  assert.equal(result.code, 0, output);
+  for (const pair of ["BTCUSDT", "ETHUSDT", "SOLUSDT"]) {
+    assert.match(
+      output,
+      new RegExp(
+        `  ${pair} +\\d+ trades, ids \\d+–\\d+ \\(all the exchange made\\): 0 missing, 0 doubled; [1-9]\\d* candles?`,
+      ),
+    );
+  }
+  assert.match(output, /dead-letter queue: [1-9]\d* events \(/, "the exchange's faults reached the DLQ");
+  assert.match(output, /data tests passed/);
+  assert.match(output, /candles vs the exchange's klines: (\d+) of \1 minutes match/);
+  assert.ok((await Deno.stat(`${PROJECT_ROOT}/data/duckdb/demo/crypto.duckdb`)).size > 0);
+  const report = /report: (\S+)/.exec(output)?.[1];
+  if (report) assert.ok((await Deno.stat(`${PROJECT_ROOT}/${report}`)).size > 0, report);
+  assert.deepEqual(await leftovers(), []);
+});
+
+Deno.test("demo task stops everything it started when interrupted", async () => {
+  const demo = spawnTask("demo", {}, ["--duration", "600"]);
+  const output = collectOutput(demo);
+  const deadline = Date.now() + 120_000;
+  while (!output.text().includes("capturing trades") && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  assert.match(output.text(), /capturing trades/);
+  demo.kill("SIGINT");
+  const status = await demo.status;
+  await output.done;
+  assert.equal(status.code, 130, output.text());
+  assert.match(output.text(), /interrupted: stopping everything the demo started/);
+  assert.deepEqual(await leftovers(), []);
+});
