@@ -1,10 +1,11 @@
 /**
- * `deno task refresh [--full] [--timeout SECONDS] [--no-tests]`: builds the staging and mart models from the lake
+ * `deno task refresh [--full] [--timeout SECONDS] [--no-tests] [--fail-on-alert]`: builds the staging and mart models from the lake
  * into DUCKDB_PATH, runs the data tests and publishes the result atomically. Safe under a scheduler: a second
  * concurrent run says so and exits 0, an empty lake is a clean skip, and readers never see a half-built database.
  *
  * Exit codes: 0 built (or skipped), 1 a data test failed (the marts are published all the same, so readers see
- * the data the tests flag) or the run timed out (nothing published), 2 bad input.
+ * the data the tests flag) or the run timed out (nothing published), 2 bad input, 3 with --fail-on-alert when an
+ * alert is open after the refresh (for schedulers that should see it).
  *
  * Permissions: read the lake, the models and the database folder; write the database folder; FFI for DuckDB,
  * which is confined to the lake and the database folder. No network.
@@ -18,6 +19,9 @@ import { refreshMarts, RefreshTimeoutError } from "./lib/warehouse/builder.ts";
 import { ModelError } from "./lib/warehouse/models.ts";
 import { formatSummary } from "./lib/warehouse/summary.ts";
 
+/** Exit code with --fail-on-alert when an alert is open, apart from 1 (a data test failed). */
+const EXIT_ALERT = 3;
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -25,6 +29,7 @@ async function main(): Promise<number> {
       full: { type: "boolean", default: false },
       timeout: { type: "string" },
       "no-tests": { type: "boolean", default: false },
+      "fail-on-alert": { type: "boolean", default: false },
     },
   });
   const timeoutMs = values.timeout === undefined
@@ -47,6 +52,7 @@ async function main(): Promise<number> {
       variables: {
         health_stale_after_seconds: health.staleAfterSeconds,
         health_warn_latency_ms: health.warnLatencyMs,
+        alert_dlq_per_5m: health.alertDlqPer5m,
       },
       log: (line) => console.log(line),
     });
@@ -63,7 +69,8 @@ async function main(): Promise<number> {
     return 0;
   }
   console.log(formatSummary(result));
-  return result.tests.some((test) => test.failingRows > 0) ? 1 : 0;
+  if (result.tests.some((test) => test.failingRows > 0)) return 1;
+  return values["fail-on-alert"] && (result.alerts?.open.length ?? 0) > 0 ? EXIT_ALERT : 0;
 }
 
 if (import.meta.main) runTask("refresh", main);

@@ -54,9 +54,25 @@ export const SETTINGS = {
     default: "60",
     doc: "fct_pipeline_health_5m: a pair with no trade for this many seconds is 'stale'.",
   },
+  ALERT_DLQ_PER_5M: {
+    default: "10",
+    doc: "An alert opens when a pair has more dead-letter events than this in a 5-minute window.",
+  },
+  ALERT_WEBHOOK_URL: {
+    default: "",
+    doc: "deno task notify POSTs each alert opening and resolution here as JSON (empty: no webhook).",
+  },
   HEALTH_WARN_LATENCY_MS: {
     default: "2000",
     doc: "fct_pipeline_health_5m: a pair whose p99 ingest latency in the window exceeds this is 'warn'.",
+  },
+  REFRESH_EVERY: {
+    default: "5m",
+    doc: "How often the live pipeline (deno task start) runs refresh: a duration such as 30s, 5m or 1h.",
+  },
+  RUN_DIR: {
+    default: "data/run",
+    doc: "Where the live pipeline's supervisor keeps supervisor.json (PIDs, restarts, last refresh) and its log.",
   },
 } as const satisfies Record<string, { default: string; doc: string }>;
 
@@ -163,17 +179,39 @@ export function loadStorageConfig(env: Env): StorageConfig {
   };
 }
 
-/** What the marts' health status is judged by. */
+/** What the marts' health status and the alerts are judged by. */
 export interface HealthThresholds {
   staleAfterSeconds: number;
   warnLatencyMs: number;
+  alertDlqPer5m: number;
 }
 
-/** Reads HEALTH_STALE_AFTER_S and HEALTH_WARN_LATENCY_MS. */
+/** Reads HEALTH_STALE_AFTER_S, HEALTH_WARN_LATENCY_MS and ALERT_DLQ_PER_5M. */
 export function loadHealthThresholds(env: Env): HealthThresholds {
   return {
     staleAfterSeconds: parseInteger("HEALTH_STALE_AFTER_S", read(env, "HEALTH_STALE_AFTER_S"), 1, 86_400),
     warnLatencyMs: parseInteger("HEALTH_WARN_LATENCY_MS", read(env, "HEALTH_WARN_LATENCY_MS"), 1, 3_600_000),
+    alertDlqPer5m: parseInteger("ALERT_DLQ_PER_5M", read(env, "ALERT_DLQ_PER_5M"), 0, 1_000_000),
+  };
+}
+
+/** Reads ALERT_WEBHOOK_URL; undefined when it is not set. */
+export function loadAlertWebhook(env: Env): URL | undefined {
+  const value = read(env, "ALERT_WEBHOOK_URL");
+  return value === "" ? undefined : parseUrl("ALERT_WEBHOOK_URL", value, ["http:", "https:"]);
+}
+
+/** How the live pipeline is supervised. */
+export interface SupervisorConfig {
+  runDir: string;
+  refreshEveryMs: number;
+}
+
+/** Reads RUN_DIR and REFRESH_EVERY. */
+export function loadSupervisorConfig(env: Env): SupervisorConfig {
+  return {
+    runDir: parsePath("RUN_DIR", read(env, "RUN_DIR")),
+    refreshEveryMs: parseDuration("REFRESH_EVERY", read(env, "REFRESH_EVERY"), 1000, 86_400_000),
   };
 }
 
@@ -204,6 +242,18 @@ export function parseInteger(name: string, value: string, min: number, max: numb
     throw new ConfigError(name, value, `a whole number from ${min} to ${max}`);
   }
   return number;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a duration such as `30s`, `5m`, `1h` or `250ms` (a bare number is seconds) into ms within [min, max]. */
+export function parseDuration(name: string, value: string, minMs: number, maxMs: number): number {
+  const match = /^(\d{1,9})\s*(ms|s|m|h)?$/.exec(value);
+  const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2] ?? "s"]! : NaN;
+  if (!(ms >= minMs && ms <= maxMs)) {
+    throw new ConfigError(name, value, `a duration from ${minMs / 1000}s to ${maxMs / 3_600_000}h such as 30s, 5m or 1h`);
+  }
+  return ms;
 }
 
 function parseRetention(name: string, value: string): number {

@@ -666,4 +666,57 @@ export const GOLDEN_MARTS: Record<string, GoldenMart> = {
 
   // Kept by `deno task reconcile`: a refresh only creates it, empty.
   "marts.fct_kline_reconciliation": { orderBy: "pair, minute_at", rows: [] },
+
+  // The latest window of each pair (00:05) against the default thresholds: both pairs are stale, BTCUSDT has gaps.
+  "marts.fct_alert_conditions": {
+    orderBy: "pair, kind",
+    rows: [
+      {
+        pair: "BTCUSDT",
+        kind: "open_gaps",
+        value: "2",
+        threshold: "0",
+        message: "2 trade-id gaps not healed",
+        measured_at: "2025-03-02 00:07:30",
+      },
+      {
+        pair: "BTCUSDT",
+        kind: "stale",
+        value: "340",
+        threshold: "60",
+        message: "no trade for 340 s",
+        measured_at: "2025-03-02 00:07:30",
+      },
+      {
+        pair: "ETHUSDT",
+        kind: "stale",
+        value: "449.999999",
+        threshold: "60",
+        message: "no trade for 450 s",
+        measured_at: "2025-03-02 00:07:30",
+      },
+    ],
+  },
+
+  // One refresh: each condition opens an alert, none resolved, none sent to a webhook yet.
+  "marts.alerts": {
+    orderBy: "pair, kind",
+    rows: [
+      ["BTCUSDT", "open_gaps", "2", "0", "2 trade-id gaps not healed"],
+      ["BTCUSDT", "stale", "340", "60", "no trade for 340 s"],
+      ["ETHUSDT", "stale", "449.999999", "60", "no trade for 450 s"],
+    ].map(([pair, kind, value, threshold, message]) => ({
+      alert_id: `${pair}/${kind}/2025-03-02T00:07:30`,
+      pair: pair!,
+      kind: kind!,
+      opened_at: "2025-03-02 00:07:30",
+      last_seen_at: "2025-03-02 00:07:30",
+      resolved_at: null,
+      value: value!,
+      threshold: threshold!,
+      message: message!,
+      notified_opened_at: null,
+      notified_resolved_at: null,
+    })),
+  },
 };

@@ -11,6 +11,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { type DuckDB, openConfinedDuckDB, sqlString, sqlStringList } from "../duckdb.ts";
 import { withLakeLock } from "../lake/lake_lock.ts";
 import { type LakeFile, lakeFiles } from "../lake/listing.ts";
+import { type AlertChanges, updateAlerts } from "./alerts.ts";
 import { earliestChangedHour, type SeenFile, timestampLiteral } from "./changes.ts";
 import { loadModels, type Model, type SingularTest } from "./models.ts";
 import { databaseFiles, discardBuild, prepareBuild, publishBuild, tryLockRefresh } from "./publish.ts";
@@ -68,6 +69,8 @@ export type RefreshResult =
     lakeFiles: number;
     models: ModelRun[];
     tests: TestRun[];
+    /** What the refresh did to marts.alerts (when the project's models define it). */
+    alerts?: AlertChanges;
     seconds: number;
     /** Where the time went: copying the database, building, testing, recording and closing, publishing. */
     phaseSeconds: { prepare: number; models: number; tests: number; close: number; publish: number };
@@ -159,6 +162,8 @@ async function buildAndPublish(
     const scoped = !full && runs.every((run) => run.materialized !== "incremental" || run.how !== "full");
     const scope = scoped ? { since: rebuiltFrom ?? timestampLiteral(nowMs), types: incrementalTypes(runs) } : undefined;
     const tests = settings.runTests === false ? [] : await runTests(connection, models, singularTests, scope, log);
+    const hasAlerts = ["marts.alerts", "marts.fct_alert_conditions"].every((id) => models.some((m) => m.id === id));
+    const alerts = hasAlerts ? await updateAlerts(connection, timestampLiteral(nowMs)) : undefined;
     endPhase("tests");
     await recordRun(connection, lake, models, {
       startedAt: timestampLiteral(nowMs),
@@ -180,6 +185,7 @@ async function buildAndPublish(
       lakeFiles: lake.length,
       models: runs,
       tests,
+      ...(alerts ? { alerts } : {}),
       seconds: (performance.now() - started) / 1000,
       phaseSeconds,
       published: settings.duckdbPath,

@@ -1,4 +1,5 @@
 /** The refresh's closing report, as a person reads it. Pure. */
+import { alertsLine } from "./alerts.ts";
 import type { RefreshResult } from "./builder.ts";
 
 /** A summary of a built refresh: failing tests with their rows, then the totals. */
@@ -12,6 +13,8 @@ export function formatSummary(result: Extract<RefreshResult, { status: "built" }
   const from = result.mode === "incremental"
     ? result.rebuiltFrom === undefined ? ", lake unchanged" : `, rebuilt from ${result.rebuiltFrom} UTC`
     : "";
+  const alerts = result.alerts ? alertsLine(result.alerts) : undefined;
+  if (alerts) lines.push(alerts);
   lines.push(
     `refresh: ${result.mode}${from}: ${result.models.length} models, ` +
       `tests ${result.tests.length - failed.length} passed, ${failed.length} failed, ` +
