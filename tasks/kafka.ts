@@ -1,22 +1,37 @@
 /**
- * `deno task kafka start|stop|status|logs`: the local Apache Kafka (KRaft) cluster, without Docker.
+ * `deno task kafka start|stop|status|logs [--nodes N] [--node ID]`: the local Apache Kafka (KRaft) cluster, without
+ * Docker. One node per KAFKA_BROKERS entry, or `--nodes N` on consecutive port pairs from the first entry (9092, 9094,
+ * 9096, …); `stop` and `status` then find the same nodes again. `--node ID` starts or stops one node of the cluster.
  *
  * Permissions: run java, mvn and kill; net to loopback only; read and write the data and cache folders.
  */
 import { parseArgs } from "node:util";
-import { loadKafkaConfig } from "./lib/config.ts";
-import { runTask, UsageError } from "./lib/cli.ts";
+import { resolve } from "node:path";
+import { type KafkaConfig, loadKafkaConfig, parseBrokers } from "./lib/config.ts";
+import { runTask, UsageError, wholeNumberFlag } from "./lib/cli.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
-import { nodeFiles } from "./lib/kafka/broker_config.ts";
-import { clusterStatus, localNodes, startCluster, stopCluster, tail } from "./lib/kafka/local_cluster.ts";
+import { expandBrokers, nodeFiles } from "./lib/kafka/broker_config.ts";
+import {
+  clusterStatus,
+  localNodes,
+  recordedBrokers,
+  startCluster,
+  stopCluster,
+  tail,
+} from "./lib/kafka/local_cluster.ts";
 
-const USAGE = "usage: deno task kafka start|stop|status|logs [--lines N]";
+const USAGE = "usage: deno task kafka start|stop|status|logs [--nodes N] [--node ID] [--lines N]";
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     args: Deno.args,
     allowPositionals: true,
-    options: { lines: { type: "string", default: "50" }, help: { type: "boolean", short: "h" } },
+    options: {
+      lines: { type: "string", default: "50" },
+      nodes: { type: "string" },
+      node: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help) {
     console.log(USAGE);
@@ -24,12 +39,14 @@ async function main(): Promise<number> {
   }
   const [command, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`Cannot use extra arguments "${extra.join(" ")}": ${USAGE}`);
-  const config = loadKafkaConfig(Deno.env);
-  const nodes = localNodes(config, PROJECT_ROOT);
+  const config = clusterShape(loadKafkaConfig(Deno.env), values.nodes);
+  const cluster = localNodes(config, PROJECT_ROOT);
+  const only = values.node === undefined ? undefined : wholeNumberFlag("node", values.node, 1, cluster.length);
+  const nodes = cluster.filter((node) => only === undefined || node.nodeId === only);
 
   switch (command) {
     case "start":
-      await startCluster(config, nodes);
+      await startCluster(config, cluster, only === undefined ? {} : { only });
       return 0;
     case "stop":
       await stopCluster(nodes);
@@ -59,6 +76,26 @@ async function main(): Promise<number> {
         command === undefined ? `Missing a command: ${USAGE}` : `Unknown command "${command}": ${USAGE}`,
       );
   }
+}
+
+/**
+ * The brokers to work with: `--nodes N` from the first KAFKA_BROKERS entry; else KAFKA_BROKERS when it lists several;
+ * else the brokers the cluster in KAFKA_DATA_DIR was last started with, when they begin with the same one.
+ */
+function clusterShape(config: KafkaConfig, nodes: string | undefined): KafkaConfig {
+  const first = config.brokers[0]!;
+  if (nodes !== undefined) {
+    if (config.brokers.length > 1) {
+      throw new UsageError("Cannot use --nodes when KAFKA_BROKERS lists several brokers: use one or the other");
+    }
+    return { ...config, brokers: expandBrokers(first, wholeNumberFlag("nodes", nodes, 1, 9)) };
+  }
+  if (config.brokers.length > 1) return config;
+  const recorded = recordedBrokers(resolve(PROJECT_ROOT, config.dataDir));
+  const brokers = recorded === undefined ? undefined : parseBrokers("KAFKA_BROKERS", recorded);
+  return brokers && brokers[0]!.host === first.host && brokers[0]!.port === first.port
+    ? { ...config, brokers }
+    : config;
 }
 
 if (import.meta.main) runTask("kafka", main);

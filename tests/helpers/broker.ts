@@ -36,6 +36,23 @@ export function freePortPair(): number {
   throw new Error("Cannot find two adjacent free ports on 127.0.0.1");
 }
 
+/** `count` consecutive free loopback ports, for a cluster of count / 2 nodes; returns the first. */
+export function freePortRun(count: number): number {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const first = 20_000 + Math.floor(Math.random() * 30_000);
+    const listeners: Deno.Listener[] = [];
+    try {
+      for (let port = first; port < first + count; port++) listeners.push(Deno.listen({ hostname: "127.0.0.1", port }));
+      return first;
+    } catch {
+      // one of them is taken; try elsewhere
+    } finally {
+      for (const listener of listeners) listener.close();
+    }
+  }
+  throw new Error(`Cannot find ${count} consecutive free ports on 127.0.0.1`);
+}
+
 /** Starts a broker on free ports; `await using` stops it even when the test fails. */
 export async function startTestBroker(): Promise<TestBroker> {
   const port = freePortPair();

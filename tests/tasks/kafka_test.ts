@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { createKafka } from "../../tasks/lib/kafka/client.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../../tasks/lib/kafka/topics.ts";
 import { runningPid } from "../../tasks/lib/kafka/local_cluster.ts";
-import { startTestBroker, testBrokerNodes } from "../helpers/broker.ts";
-import { runDenoTask } from "../helpers/tasks.ts";
+import { freePortRun, startTestBroker, testBrokerNodes } from "../helpers/broker.ts";
+import { makeTestDir, runDenoTask } from "../helpers/tasks.ts";
 
 const kafkaTest = { sanitizeOps: false, sanitizeResources: false };
 
@@ -116,3 +116,56 @@ async function processExists(pid: number): Promise<boolean> {
   const state = new TextDecoder().decode(stdout).trim();
   return state !== "" && !state.startsWith("Z"); // a zombie has exited; only its parent has yet to reap it
 }
+
+Deno.test(
+  "kafka task runs a 3-node cluster with --nodes 3, stops and starts one node, and stops them all (real brokers)",
+  kafkaTest,
+  async () => {
+    const base = freePortRun(6);
+    const dataDir = await makeTestDir("kafka-3");
+    const env = { KAFKA_BROKERS: `localhost:${base}`, KAFKA_DATA_DIR: dataDir, KAFKA_HEAP: "256m" };
+    const kafka = (...args: string[]) => runDenoTask(["kafka", ...args], env);
+    const addresses = [0, 2, 4].map((offset) => `localhost:${base + offset}`);
+    try {
+      const start = await kafka("start", "--nodes", "3");
+      assert.equal(start.code, 0, start.stdout + start.stderr);
+      assert.match(start.stdout, new RegExp(`Kafka is ready on ${addresses.join(",")}`));
+      const topics = await runDenoTask(["topics"], {
+        ...env,
+        KAFKA_REPLICATION_FACTOR: "3",
+        KAFKA_MIN_INSYNC_REPLICAS: "2",
+      });
+      assert.equal(topics.code, 0, topics.stderr);
+
+      // stop and status find all three nodes without being told --nodes again.
+      const status = await kafka("status");
+      assert.equal(status.code, 0, status.stdout);
+      assert.equal(status.stdout.match(/running/g)?.length, 3, status.stdout);
+
+      const stopTwo = await kafka("stop", "--node", "2");
+      assert.equal(stopTwo.code, 0, stopTwo.stderr);
+      const degraded = await kafka("status");
+      assert.equal(degraded.code, 3);
+      assert.match(degraded.stdout, new RegExp(`node 2 +${addresses[1]} +stopped`));
+
+      // Two of three replicas are in sync: acks=all still succeeds (min.insync.replicas=2).
+      const client = createKafka(
+        addresses.filter((_, i) => i !== 1).map((a) => ({ host: "localhost", port: Number(a.split(":")[1]) })),
+        { quiet: true },
+      );
+      const producer = client.producer({ idempotent: true });
+      await producer.connect();
+      await producer.send({ topic: TRADES_TOPIC, acks: -1, messages: [{ key: "BTCUSDT", value: "with a node down" }] });
+      await producer.disconnect();
+
+      const startTwo = await kafka("start", "--node", "2");
+      assert.equal(startTwo.code, 0, startTwo.stdout + startTwo.stderr);
+      assert.equal((await kafka("status")).code, 0);
+    } finally {
+      const stop = await kafka("stop");
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      assert.equal(stop.code, 0, stop.stderr);
+      assert.equal(stop.stdout.match(/Stopped Kafka node/g)?.length, 3, stop.stdout);
+    }
+  },
+);

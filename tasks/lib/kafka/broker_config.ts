@@ -34,6 +34,14 @@ export function clusterNodes(brokers: BrokerAddress[], dataDir: string): BrokerN
   return nodes;
 }
 
+/**
+ * `count` brokers on `first`'s host, two ports apart from `first`'s (each also takes port + 1 for its controller):
+ * `localhost:9092` × 3 is `localhost:9092`, `localhost:9094`, `localhost:9096`.
+ */
+export function expandBrokers(first: BrokerAddress, count: number): BrokerAddress[] {
+  return Array.from({ length: count }, (_, index) => ({ host: first.host, port: first.port + 2 * index }));
+}
+
 /** Paths of the files a node works with. */
 export function nodeFiles(node: BrokerNode) {
   return {

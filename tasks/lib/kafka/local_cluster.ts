@@ -38,6 +38,8 @@ export interface LifecycleOptions {
   readyTimeoutMs?: number;
   /** How long stop waits for a clean shutdown before SIGKILL. Default: 60 s. */
   stopTimeoutMs?: number;
+  /** Start only this node (the others of the cluster are expected to run). */
+  only?: number;
 }
 
 /** The nodes described by KAFKA_BROKERS, rooted at KAFKA_DATA_DIR (resolved against `root`). */
@@ -54,7 +56,10 @@ export function localNodes(config: KafkaConfig, root: string): BrokerNode[] {
   }
 }
 
-/** Starts every node that is not running, formatting storage on first start, and waits until all answer. */
+/**
+ * Starts every node of `nodes` that is not running (or only node `options.only`), formatting storage on first start,
+ * and waits until the whole cluster answers.
+ */
 export async function startCluster(
   config: KafkaConfig,
   nodes: BrokerNode[],
@@ -62,10 +67,12 @@ export async function startCluster(
 ): Promise<NodeStatus[]> {
   const log = options.log ?? console.log;
   const libDir = await ensureKafkaJars(log);
-  const id = await readOrCreateClusterId(join(nodes[0]!.dir, ".."));
+  const dataDir = join(nodes[0]!.dir, "..");
+  const id = await readOrCreateClusterId(dataDir);
+  await recordBrokers(dataDir, nodes);
   const launched: { node: BrokerNode; child: Deno.ChildProcess; exited: Promise<Deno.CommandStatus> }[] = [];
 
-  for (const node of nodes) {
+  for (const node of nodes.filter((node) => options.only === undefined || node.nodeId === options.only)) {
     const pid = await runningPid(node);
     if (pid !== undefined) {
       log(`Kafka node ${node.nodeId} is already running on ${node.host}:${node.port} (pid ${pid})`);
@@ -187,6 +194,22 @@ async function waitUntilReady(config: KafkaConfig, expectedBrokers: number, time
     await delay(300);
   }
   throw new TaskError(`Kafka did not become ready within ${timeoutMs / 1000} s: ${lastError}`);
+}
+
+/**
+ * The brokers a cluster in `dataDir` was last started with (`cluster.json`), so `stop` and `status` find every node
+ * of a cluster started with `--nodes N`; undefined when there is no record.
+ */
+export function recordedBrokers(dataDir: string): string | undefined {
+  const file = join(dataDir, "cluster.json");
+  if (!existsSync(file)) return undefined;
+  const brokers = JSON.parse(readFileSync(file, "utf8")).brokers;
+  return typeof brokers === "string" ? brokers : undefined;
+}
+
+async function recordBrokers(dataDir: string, nodes: BrokerNode[]): Promise<void> {
+  const brokers = nodes.map((node) => `${node.host}:${node.port}`).join(",");
+  await Deno.writeTextFile(join(dataDir, "cluster.json"), `${JSON.stringify({ brokers })}\n`);
 }
 
 async function readOrCreateClusterId(dataDir: string): Promise<string> {

@@ -3,6 +3,7 @@ import {
   brokerCommand,
   clusterId,
   clusterNodes,
+  expandBrokers,
   log4jProperties,
   newClusterId,
   serverProperties,
@@ -69,4 +70,13 @@ Deno.test("newClusterId() never starts with a dash, which the storage tool would
   const draws = [new Uint8Array(16).fill(0xf8), new Uint8Array(16).fill(1)]; // 0xf8… encodes as "-…"
   assert.ok(clusterId(draws[0]!).startsWith("-"));
   assert.equal(newClusterId(() => draws.shift()!), clusterId(new Uint8Array(16).fill(1)));
+});
+
+Deno.test("expandBrokers() places nodes two ports apart on the first broker's host", () => {
+  assert.deepEqual(expandBrokers({ host: "localhost", port: 9092 }, 3), [
+    { host: "localhost", port: 9092 },
+    { host: "localhost", port: 9094 },
+    { host: "localhost", port: 9096 },
+  ]);
+  assert.deepEqual(expandBrokers({ host: "127.0.0.1", port: 19092 }, 1), [{ host: "127.0.0.1", port: 19092 }]);
 });
