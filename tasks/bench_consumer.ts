@@ -9,9 +9,9 @@
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { CompressionTypes, Partitioners } from "kafkajs";
 import { runTask, TaskError, wholeNumberFlag } from "./lib/cli.ts";
+import { openConfinedDuckDB } from "./lib/duckdb.ts";
 import { round, sustainedRate } from "./lib/bench/measure.ts";
 import type { CountSample } from "./lib/bench/measure.ts";
 import { consumerPerfArgs, parseConsumerPerf } from "./lib/bench/perf_tools.ts";
@@ -169,11 +169,12 @@ async function consume(broker: BenchBroker, total: number, log: (line: string) =
 
 /** Milliseconds from trade time to the file holding the trade being written, for trades from `fromId` on. */
 async function queryableLatency(fromId: number) {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
+  // DuckDB's native code is outside Deno's sandbox: confine it to the bench lake it reads.
+  const lakeRoot = await Deno.realPath(resolve(PROJECT_ROOT, LAKE_DIR));
+  const db = await openConfinedDuckDB(":memory:", { allowedPaths: [`${lakeRoot}/`] });
   try {
-    const glob = resolve(PROJECT_ROOT, LAKE_DIR, "**/*.parquet");
-    const [row] = (await connection.runAndReadAll(
+    const glob = `${lakeRoot}/**/*.parquet`;
+    const [row] = (await db.connection.runAndReadAll(
       `select quantile_cont(ms, 0.5) as p50, quantile_cont(ms, 0.99) as p99, max(ms) as max, count(*) as samples
        from (select epoch_ms(lake_written_at) - epoch_ms(trade_time) as ms
              from read_parquet('${glob}', union_by_name = true) where trade_id >= ${fromId})`,
@@ -185,8 +186,7 @@ async function queryableLatency(fromId: number) {
       samples: Number(row!.samples),
     };
   } finally {
-    connection.closeSync();
-    instance.closeSync();
+    db.close();
   }
 }
 

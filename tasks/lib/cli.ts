@@ -2,6 +2,8 @@
  * The edge of every task: runs its main function and turns expected failures into one line and an exit code.
  *
  * - {@link ConfigError} and {@link UsageError}: the user must fix the input, exit code 2.
+ * - A permission denial (`Deno.errors.NotCapable`, e.g. LAKE_DIR=/etc): a setting points outside what the task's
+ *   deno.json permissions grant, exit code 2.
  * - {@link TaskError}: the job could not be done (broker down, Maven failed), exit code 1.
  * - Anything else is a bug: the stack trace is printed, exit code 1.
  */
@@ -42,6 +44,12 @@ export async function runTask(name: string, main: () => Promise<number | void>):
   } catch (error) {
     if (error instanceof ConfigError || error instanceof UsageError || isParseArgsError(error)) {
       console.error(`${name}: ${error.message}`);
+      Deno.exit(EXIT_USAGE);
+    }
+    if (error instanceof Deno.errors.NotCapable) {
+      // Deno's advice ("run again with the --allow-write flag") does not apply to a task: its flags are in deno.json.
+      const denied = error.message.replace(/, run again with .*$/s, "");
+      console.error(`${name}: ${denied}, which this task's permissions in deno.json do not grant`);
       Deno.exit(EXIT_USAGE);
     }
     if (error instanceof TaskError) {
