@@ -1,0 +1,133 @@
+/**
+ * One table of every benchmark: each figure with its goal, the reference measured in the same run and the ratio.
+ * Pure: it reads the JSON each `bench:*` task prints.
+ */
+
+/** One line of the table. */
+export interface BenchRow {
+  benchmark: string;
+  figure: string;
+  value: number | null;
+  unit: string;
+  goal: string;
+  met: boolean | null;
+  reference: string;
+  ratio: number | null;
+}
+
+type Json = Record<string, unknown>;
+
+/** The rows of the three benchmarks' outputs (any of them may be missing, e.g. when it failed). */
+export function benchRows(results: { producer?: Json; consumer?: Json; refresh?: Json }): BenchRow[] {
+  const rows: BenchRow[] = [];
+  const { producer, consumer, refresh } = results;
+  if (producer) {
+    const goals = producer.goals as Record<string, { goal: string; met: boolean }>;
+    const reference = producer.reference as Json;
+    rows.push({
+      benchmark: "producer",
+      figure: "sustained trades/s, exchange → Kafka",
+      value: num((producer.producer as Json).sustained_trades_per_s),
+      unit: "trades/s",
+      goal: goals.sustained_trades_per_s!.goal,
+      met: goals.sustained_trades_per_s!.met,
+      reference: `kafka-producer-perf-test ${num(reference.records_per_s)} records/s`,
+      ratio: num(producer.ratio_to_reference),
+    }, {
+      benchmark: "producer",
+      figure: "p99 trade time → ack at 200 trades/s",
+      value: num((producer.latency_at_rate as Json).p99_ms),
+      unit: "ms",
+      goal: goals.p99_ms_at_200_per_s!.goal,
+      met: goals.p99_ms_at_200_per_s!.met,
+      reference: `perf-test p99 ${num(reference.p99_ms)} ms at full speed`,
+      ratio: null,
+    }, {
+      benchmark: "producer",
+      figure: "peak RSS",
+      value: num((producer.producer as Json).peak_rss_mb),
+      unit: "MB",
+      goal: "",
+      met: null,
+      reference: "",
+      ratio: null,
+    });
+  }
+  if (consumer) {
+    const goals = consumer.goals as Record<string, { goal: string; met: boolean }>;
+    const reference = consumer.reference as Json;
+    const latency = consumer.trade_to_queryable_ms_at_200_per_s as Json;
+    rows.push({
+      benchmark: "consumer",
+      figure: "sustained trades/s, Kafka → committed Parquet",
+      value: num((consumer.consumer as Json).sustained_trades_per_s),
+      unit: "trades/s",
+      goal: goals.sustained_trades_per_s!.goal,
+      met: goals.sustained_trades_per_s!.met,
+      reference: `kafka-consumer-perf-test ${num(reference.messages_per_s)} messages/s`,
+      ratio: num(consumer.ratio_to_reference),
+    }, {
+      benchmark: "consumer",
+      figure: "p99 trade time → queryable at 200 trades/s",
+      value: num(latency.p99),
+      unit: "ms",
+      goal: goals.p99_trade_to_queryable_ms!.goal,
+      met: goals.p99_trade_to_queryable_ms!.met,
+      reference: "",
+      ratio: null,
+    }, {
+      benchmark: "consumer",
+      figure: "peak RSS",
+      value: num((consumer.consumer as Json).peak_rss_mb),
+      unit: "MB",
+      goal: "",
+      met: null,
+      reference: "",
+      ratio: null,
+    });
+  }
+  if (refresh) {
+    const goals = refresh.goals as Record<string, { goal: string; met: boolean }>;
+    rows.push({
+      benchmark: "refresh",
+      figure: `full refresh, ${num(refresh.trades)} trades`,
+      value: num(refresh.full_refresh_s),
+      unit: "s",
+      goal: `${goals.full_refresh_s!.goal}; ratio ${goals.ratio_full_to_floor!.goal}`,
+      met: goals.full_refresh_s!.met && goals.ratio_full_to_floor!.met,
+      reference: `one-statement candles + order flow ${num(refresh.floor_s)} s`,
+      ratio: num(refresh.ratio_full_to_floor),
+    }, {
+      benchmark: "refresh",
+      figure: "incremental refresh after 5 new minutes",
+      value: num(refresh.incremental_refresh_s),
+      unit: "s",
+      goal: goals.incremental_refresh_s!.goal,
+      met: goals.incremental_refresh_s!.met,
+      reference: "",
+      ratio: null,
+    });
+  }
+  return rows;
+}
+
+/** The rows as a markdown table. */
+export function benchMarkdown(rows: readonly BenchRow[], title: string): string {
+  const lines = [
+    `# ${title}`,
+    "",
+    "| benchmark | figure | value | goal | met | reference (same run) | ratio |",
+    "| --- | --- | ---: | --- | --- | --- | ---: |",
+  ];
+  for (const row of rows) {
+    const value = row.value === null ? "n/a" : `${row.value.toLocaleString("en-US")} ${row.unit}`;
+    const met = row.met === null ? "" : row.met ? "yes" : "no";
+    const ratio = row.ratio === null ? "" : String(row.ratio);
+    lines.push(`| ${row.benchmark} | ${row.figure} | ${value} | ${row.goal} | ${met} | ${row.reference} | ${ratio} |`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+function num(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}

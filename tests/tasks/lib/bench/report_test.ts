@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { benchMarkdown, benchRows } from "../../../../tasks/lib/bench/report.ts";
+
+const producer = {
+  producer: { sustained_trades_per_s: 60000, peak_rss_mb: 280 },
+  latency_at_rate: { p99_ms: 22 },
+  reference: { records_per_s: 240000, p99_ms: 30 },
+  ratio_to_reference: 0.25,
+  goals: {
+    sustained_trades_per_s: { goal: ">= 100000", met: false },
+    ratio_to_reference: { goal: ">= 0.3", met: false },
+    p99_ms_at_200_per_s: { goal: "< 50", met: true },
+  },
+};
+const refresh = {
+  trades: 10034724,
+  full_refresh_s: 13.2,
+  incremental_refresh_s: 1.27,
+  floor_s: 0.6,
+  ratio_full_to_floor: 21.83,
+  goals: {
+    full_refresh_s: { goal: "<= 15", met: true },
+    ratio_full_to_floor: { goal: "<= 3", met: false },
+    incremental_refresh_s: { goal: "<= 1.5", met: true },
+  },
+};
+
+Deno.test("benchRows() turns each benchmark's JSON into figures with goals, references and ratios", () => {
+  const rows = benchRows({ producer, refresh });
+  assert.deepEqual(rows.map((row) => [row.benchmark, row.value, row.met, row.ratio]), [
+    ["producer", 60000, false, 0.25],
+    ["producer", 22, true, null],
+    ["producer", 280, null, null],
+    ["refresh", 13.2, false, 21.83],
+    ["refresh", 1.27, true, null],
+  ]);
+  assert.equal(rows[0]!.reference, "kafka-producer-perf-test 240000 records/s");
+  assert.equal(rows[3]!.goal, "<= 15; ratio <= 3");
+});
+
+Deno.test("benchMarkdown() prints one table row per figure, blank where there is no goal", () => {
+  const markdown = benchMarkdown(benchRows({ producer }), "Benchmarks");
+  assert.match(markdown, /^# Benchmarks\n\n\| benchmark \| figure \|/);
+  assert.match(
+    markdown,
+    /\| producer \| sustained trades\/s, exchange → Kafka \| 60,000 trades\/s \| >= 100000 \| no \| kafka-producer-perf-test 240000 records\/s \| 0\.25 \|/,
+  );
+  assert.match(markdown, /\| producer \| peak RSS \| 280 MB \|  \|  \|  \|  \|/);
+});
