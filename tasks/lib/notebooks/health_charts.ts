@@ -1,0 +1,309 @@
+/**
+ * The pipeline-health charts as standalone SVG strings and the status and gap tables as HTML. Pure: data in,
+ * markup out. Thresholds are drawn where they apply, so a reader sees how far a series is from an alert.
+ */
+import {
+  AMBER,
+  BLUE,
+  emptyChart,
+  formatBytes,
+  formatMinute,
+  GREEN,
+  GREY,
+  Plot,
+  RED,
+  renderSvg,
+  utcAxis,
+} from "./_plot.ts";
+import { cell, htmlTable, rowHeader } from "./_html.ts";
+import type { DlqWindow, HealthWindow, LakeHour, LatencyMinute, TradeGap } from "./health_queries.ts";
+import type { Window } from "./queries.ts";
+
+/** The colour of each health status. */
+export const STATUS_COLORS = { ok: GREEN, warn: AMBER, stale: RED } as const;
+
+const PERCENTILE_COLORS = { p50: GREEN, p95: AMBER, p99: RED } as const;
+
+/**
+ * Latency percentiles per minute, exchange → producer (`ingest`) or producer → lake file (`lake`). For `ingest` the
+ * warn threshold (HEALTH_WARN_LATENCY_MS, which the health mart compares p99 with) is drawn as a dashed line.
+ */
+export function latencyChart(
+  latency: readonly LatencyMinute[],
+  options: { pair: string; stage: "ingest" | "lake"; warnLatencyMs?: number },
+): string {
+  const { pair, stage, warnLatencyMs } = options;
+  if (latency.length === 0) return emptyChart(`${stage} latency chart`, `No live trades of ${pair} in the window`);
+  const points = latency.flatMap((d) =>
+    (["p50", "p95", "p99"] as const).map((percentile) => ({
+      minuteAt: d.minuteAt,
+      percentile,
+      ms: stage === "ingest"
+        ? { p50: d.ingestP50Ms, p95: d.ingestP95Ms, p99: d.ingestP99Ms }[percentile]
+        : { p50: d.lakeP50Ms, p95: d.lakeP95Ms, p99: d.lakeP99Ms }[percentile],
+    }))
+  );
+  const threshold = stage === "ingest" ? warnLatencyMs : undefined;
+  const highest = Math.max(...points.map((p) => p.ms), threshold ?? 0);
+  const label = stage === "ingest" ? "exchange → producer" : "producer → lake file";
+  return renderSvg({
+    ariaLabel: `${stage} latency chart`,
+    height: 280,
+    marginLeft: 70,
+    grid: true,
+    x: utcAxis(),
+    y: { label: `${pair} ${label}, ms`, domain: [0, highest * 1.1] },
+    color: { domain: Object.keys(PERCENTILE_COLORS), range: Object.values(PERCENTILE_COLORS) },
+    marks: [
+      Plot.lineY(points, { x: "minuteAt", y: "ms", stroke: "percentile", strokeWidth: 1.5 }),
+      Plot.dot(points, { x: "minuteAt", y: "ms", stroke: "percentile", r: 2, title: latencyTitle }),
+      ...(threshold === undefined ? [] : [
+        Plot.ruleY([threshold], { stroke: RED, strokeDasharray: "6,4" }),
+        Plot.text([threshold], {
+          y: (v: number) => v,
+          text: (v: number) => `warn above ${v} ms (HEALTH_WARN_LATENCY_MS)`,
+          frameAnchor: "right",
+          textAnchor: "end",
+          dy: -7,
+          fill: RED,
+        }),
+      ]),
+    ],
+  }, [
+    { label: "p50", color: PERCENTILE_COLORS.p50, line: "solid" },
+    { label: "p95", color: PERCENTILE_COLORS.p95, line: "solid" },
+    { label: "p99", color: PERCENTILE_COLORS.p99, line: "solid" },
+    ...(threshold === undefined ? [] : [{ label: "alert threshold", color: RED, line: "dashed" as const }]),
+  ]);
+}
+
+function latencyTitle(d: { minuteAt: Date; percentile: string; ms: number }): string {
+  return `${formatMinute(d.minuteAt)} ${d.percentile} ${d.ms.toFixed(1)} ms`;
+}
+
+/** Status per pair and 5-minute window: green ok, amber warn, red stale. */
+export function healthStatusChart(health: readonly HealthWindow[]): string {
+  if (health.length === 0) return emptyChart("health status chart", "No health windows in the window");
+  const pairs = [...new Set(health.map((d) => d.pair))].sort();
+  return renderSvg({
+    ariaLabel: "health status chart",
+    height: 60 + pairs.length * 28,
+    marginLeft: 80,
+    x: utcAxis(),
+    y: { domain: pairs, label: null },
+    marks: [
+      Plot.barX(health, {
+        x1: "windowStartAt",
+        x2: "windowEndAt",
+        y: "pair",
+        fill: (d: HealthWindow) => STATUS_COLORS[d.status],
+        inset: 1,
+        title: (d: HealthWindow) => `${d.pair} ${formatMinute(d.windowStartAt)}: ${d.status}`,
+      }),
+    ],
+  }, [
+    { label: "ok", color: STATUS_COLORS.ok },
+    { label: "warn (p99 latency or open gaps)", color: STATUS_COLORS.warn },
+    { label: "stale (no trade recently)", color: STATUS_COLORS.stale },
+  ]);
+}
+
+/** Seconds since the last trade and the last ingest, per window of one pair, with the stale threshold. */
+export function freshnessChart(
+  health: readonly HealthWindow[],
+  options: { pair: string; staleAfterSeconds: number },
+): string {
+  const rows = health.filter((d) => d.pair === options.pair);
+  if (rows.length === 0) return emptyChart("freshness chart", `No health windows of ${options.pair} in the window`);
+  const points = rows.flatMap((d) => [
+    { at: d.windowEndAt, series: "since last trade", seconds: d.secondsSinceLastTrade },
+    { at: d.windowEndAt, series: "since last ingest", seconds: d.secondsSinceLastIngest },
+  ]);
+  const highest = Math.max(options.staleAfterSeconds, ...points.map((p) => p.seconds));
+  return renderSvg({
+    ariaLabel: "freshness chart",
+    height: 240,
+    marginLeft: 70,
+    grid: true,
+    x: utcAxis("end of the 5-minute window"),
+    y: { label: `${options.pair} seconds`, domain: [0, highest * 1.1] },
+    color: { domain: ["since last trade", "since last ingest"], range: [BLUE, AMBER] },
+    marks: [
+      Plot.lineY(points, { x: "at", y: "seconds", stroke: "series", strokeWidth: 1.5, marker: "circle" }),
+      Plot.ruleY([options.staleAfterSeconds], { stroke: RED, strokeDasharray: "6,4" }),
+      Plot.text([options.staleAfterSeconds], {
+        y: (v: number) => v,
+        text: (v: number) => `stale after ${v} s (HEALTH_STALE_AFTER_S)`,
+        frameAnchor: "right",
+        textAnchor: "end",
+        dy: -7,
+        fill: RED,
+      }),
+    ],
+  }, [
+    { label: "seconds since last trade", color: BLUE, line: "solid" },
+    { label: "seconds since last ingest", color: AMBER, line: "solid" },
+    { label: "stale threshold", color: RED, line: "dashed" },
+  ]);
+}
+
+// Observable's tableau10, so the legend and the bars agree on each reason's colour.
+const TABLEAU10 = ["#4e79a7", "#f28e2c", "#e15759", "#76b7b2", "#59a14f", "#edc949", "#af7aa1", "#ff9da7"];
+
+/** Dead-letter events per 5-minute window, stacked by reason; says so when there were none. */
+export function dlqChart(dlq: readonly DlqWindow[]): string {
+  if (dlq.length === 0) return emptyChart("dlq chart", "No health windows in the window");
+  const total = dlq.reduce((sum, d) => sum + d.events, 0);
+  const reasons = [...new Set(dlq.map((d) => d.reason))].sort();
+  return renderSvg({
+    ariaLabel: "dlq chart",
+    height: 200,
+    marginLeft: 70,
+    grid: true,
+    x: utcAxis(),
+    y: { label: "DLQ events", domain: total === 0 ? [0, 1] : undefined, ticks: total === 0 ? 1 : undefined },
+    color: { domain: reasons, range: TABLEAU10 },
+    marks: [
+      Plot.rectY(dlq, {
+        x1: "windowStartAt",
+        x2: "windowEndAt",
+        y: "events",
+        fill: "reason",
+        insetLeft: 1,
+        insetRight: 1,
+      }),
+      Plot.ruleY([0], { stroke: GREY }),
+      ...(total === 0
+        ? [Plot.text(["No dead-letter events in the window"], { frameAnchor: "middle", fill: GREEN })]
+        : []),
+    ],
+  }, reasons.map((reason, i) => ({ label: reason, color: TABLEAU10[i % TABLEAU10.length]! })));
+}
+
+/**
+ * Trade-id gaps by when they began, one row per pair: red open, grey healed, sized by the ids missing. The time axis
+ * spans `window`, stretched back to the oldest open gap.
+ */
+export function gapsChart(gaps: readonly TradeGap[], window: Window): string {
+  if (gaps.length === 0) {
+    return emptyChart("gaps chart", "No trade-id gaps: every id between the first and last trade is in the lake");
+  }
+  const pairs = [...new Set(gaps.map((d) => d.pair))].sort();
+  const start = new Date(Math.min(window.start.getTime(), ...gaps.map((d) => d.gapAfterAt.getTime())));
+  return renderSvg({
+    ariaLabel: "gaps chart",
+    height: 80 + pairs.length * 40,
+    marginLeft: 80,
+    grid: true,
+    x: { ...utcAxis("time of the trade before the gap"), domain: [start, window.end] },
+    y: { domain: pairs, label: null },
+    r: { range: [4, 14] },
+    marks: [
+      Plot.dot(gaps, {
+        x: "gapAfterAt",
+        y: "pair",
+        r: "missingCount",
+        fill: (d: TradeGap) => d.status === "open" ? RED : GREY,
+        fillOpacity: 0.8,
+        title: (d: TradeGap) => `${d.pair} ids ${d.fromTradeId}-${d.toTradeId} (${d.missingCount}) ${d.status}`,
+      }),
+      Plot.text(gaps, {
+        x: "gapAfterAt",
+        y: "pair",
+        text: (d: TradeGap) => `${d.missingCount}`,
+        dy: -16,
+        fill: GREY,
+      }),
+    ],
+  }, [{ label: "open", color: RED }, { label: "healed", color: GREY }]);
+}
+
+/** The gaps as a table, open ones first. */
+export function gapsTable(gaps: readonly TradeGap[], limit = 20): string {
+  const sorted = [...gaps].sort((a, b) =>
+    a.status === b.status ? b.gapAfterAt.getTime() - a.gapAfterAt.getTime() : a.status === "open" ? -1 : 1
+  );
+  const rows = sorted.slice(0, limit).map((g) =>
+    [
+      rowHeader(g.pair),
+      cell(`${g.fromTradeId}–${g.toTradeId}`),
+      cell(String(g.missingCount)),
+      cell(formatMinute(g.gapAfterAt)),
+      cell(formatMinute(g.firstSeenAt)),
+      cell(g.status, g.status === "open" ? RED : GREY),
+    ].join("")
+  );
+  return htmlTable(
+    ["pair", "missing ids", "count", "after trade at (UTC)", "first seen (UTC)", "status"],
+    rows,
+    "gaps",
+  );
+}
+
+/** Parquet files per lake hour (all pairs) with the hour's total and average file size above each bar. */
+export function lakeFilesChart(hours: readonly LakeHour[]): string {
+  if (hours.length === 0) {
+    return emptyChart("lake files chart", "No Parquet files in the lake (LAKE_DIR) in the last 24 hours");
+  }
+  const bars = hours.map((h) => ({ ...h, hourEndAt: new Date(h.hourStartAt.getTime() + 3_600_000) }));
+  return renderSvg({
+    ariaLabel: "lake files chart",
+    height: 260,
+    marginLeft: 70,
+    marginTop: 30,
+    grid: true,
+    x: utcAxis("lake hour partition (UTC)"),
+    y: { label: "Parquet files", nice: true },
+    marks: [
+      Plot.rectY(bars, {
+        x1: "hourStartAt",
+        x2: "hourEndAt",
+        y1: 0,
+        y2: "files",
+        fill: BLUE,
+        insetLeft: 2,
+        insetRight: 2,
+      }),
+      Plot.text(bars, {
+        x: (d: LakeHour) => new Date(d.hourStartAt.getTime() + 1_800_000),
+        y: "files",
+        text: (d: LakeHour) => `${formatBytes(d.bytes)}, ⌀ ${formatBytes(d.bytes / d.files)}`,
+        dy: -8,
+        fill: GREY,
+      }),
+      Plot.ruleY([0], { stroke: GREY }),
+    ],
+  }, [{ label: "files per hour (label: total size, average file size)", color: BLUE }]);
+}
+
+/** The latest window of each pair as a table: status, freshness, gaps, latency, DLQ and kline match rate. */
+export function statusTable(latest: readonly HealthWindow[]): string {
+  const rows = latest.map((d) =>
+    [
+      rowHeader(d.pair),
+      cell(d.status, STATUS_COLORS[d.status]),
+      cell(formatMinute(d.windowStartAt)),
+      cell(d.secondsSinceLastTrade.toFixed(1)),
+      cell(d.secondsSinceLastIngest.toFixed(1)),
+      cell(String(d.openGaps)),
+      cell(d.ingestP99Ms === null ? "–" : d.ingestP99Ms.toFixed(0)),
+      cell(String(d.dlqEvents)),
+      cell(d.klineMatchRate === null ? "–" : `${(d.klineMatchRate * 100).toFixed(1)}%`),
+    ].join("")
+  );
+  return htmlTable(
+    [
+      "pair",
+      "status",
+      "window (UTC)",
+      "s since trade",
+      "s since ingest",
+      "open gaps",
+      "p99 ingest ms",
+      "DLQ",
+      "klines match",
+    ],
+    rows,
+    "status",
+  );
+}

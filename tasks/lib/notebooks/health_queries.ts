@@ -1,0 +1,213 @@
+/**
+ * What the pipeline-health notebook shows: latency, freshness and status from the marts over a window ending at the
+ * latest health window, the trade-id gaps, the DLQ events, and the lake's files per hour (listed, never opened).
+ */
+import type { HealthThresholds } from "../config.ts";
+import { lakeFiles } from "../lake/listing.ts";
+import { epochMs, type NoData, withMarts } from "./database.ts";
+import type { NotebookParams } from "./params.ts";
+import {
+  inWindow,
+  lastRefresh,
+  msDate,
+  num,
+  pickPair,
+  type RefreshInfo,
+  type Row,
+  type Window,
+  windowEndingAt,
+  windowValues,
+} from "./queries.ts";
+
+/** Latency percentiles of one minute, ms. */
+export interface LatencyMinute {
+  minuteAt: Date;
+  samples: number;
+  ingestP50Ms: number;
+  ingestP95Ms: number;
+  ingestP99Ms: number;
+  lakeP50Ms: number;
+  lakeP95Ms: number;
+  lakeP99Ms: number;
+}
+
+/** The health mart's verdict on one pair and 5-minute window. */
+export interface HealthWindow {
+  pair: string;
+  windowStartAt: Date;
+  windowEndAt: Date;
+  status: "ok" | "warn" | "stale";
+  trades5m: number;
+  secondsSinceLastTrade: number;
+  secondsSinceLastIngest: number;
+  openGaps: number;
+  dlqEvents: number;
+  ingestP99Ms: number | null;
+  klineMatchRate: number | null;
+}
+
+/** Dead-letter events of one window and reason. */
+export interface DlqWindow {
+  windowStartAt: Date;
+  windowEndAt: Date;
+  reason: string;
+  events: number;
+}
+
+/** A range of trade ids missing from the lake, open or healed. */
+export interface TradeGap {
+  pair: string;
+  fromTradeId: number;
+  toTradeId: number;
+  missingCount: number;
+  gapAfterAt: Date;
+  firstSeenAt: Date;
+  status: "open" | "healed";
+}
+
+/** The lake's visible Parquet files of one hour partition (all pairs). */
+export interface LakeHour {
+  hourStartAt: Date;
+  files: number;
+  bytes: number;
+}
+
+/** Everything 02_pipeline_health.ipynb draws. */
+export interface HealthData {
+  pair: string;
+  window: Window;
+  thresholds: HealthThresholds;
+  refresh: RefreshInfo | undefined;
+  latency: LatencyMinute[];
+  health: HealthWindow[];
+  dlq: DlqWindow[];
+  gaps: TradeGap[];
+  lakeHours: LakeHour[];
+}
+
+/** Reads the health notebook's data, or {@link NoData} when there is nothing (yet) to show. */
+export async function loadHealth(params: NotebookParams): Promise<HealthData | NoData> {
+  const files = await lakeFiles(params.lakeDir);
+  return await withMarts(params.duckdbPath, async (marts) => {
+    const window = await windowEndingAt(marts, "select max(window_end_at) from marts.fct_pipeline_health_5m", params);
+    const picked = await pickPair(marts, window, params.pair);
+    if (typeof picked !== "string") return picked;
+    const values = windowValues(window);
+    return {
+      pair: picked,
+      window,
+      thresholds: params.thresholds,
+      refresh: await lastRefresh(marts),
+      latency: (await marts.rows<Row>(LATENCY_SQL, { ...values, pair: picked })).map((row) => ({
+        minuteAt: msDate(row.minute_ms),
+        samples: num(row.sample_count),
+        ingestP50Ms: num(row.ingest_p50_ms),
+        ingestP95Ms: num(row.ingest_p95_ms),
+        ingestP99Ms: num(row.ingest_p99_ms),
+        lakeP50Ms: num(row.lake_p50_ms),
+        lakeP95Ms: num(row.lake_p95_ms),
+        lakeP99Ms: num(row.lake_p99_ms),
+      })),
+      health: (await marts.rows<Row>(HEALTH_SQL, values)).map(healthWindow),
+      dlq: (await marts.rows<Row>(DLQ_SQL, values)).map((row) => ({
+        windowStartAt: msDate(row.window_start_ms),
+        windowEndAt: msDate(row.window_end_ms),
+        reason: String(row.reason),
+        events: num(row.events),
+      })),
+      gaps: (await marts.rows<Row>(GAPS_SQL, values)).map((row) => ({
+        pair: String(row.pair),
+        fromTradeId: num(row.from_trade_id),
+        toTradeId: num(row.to_trade_id),
+        missingCount: num(row.missing_count),
+        gapAfterAt: msDate(row.gap_after_ms),
+        firstSeenAt: msDate(row.first_seen_ms),
+        status: row.status === "healed" ? "healed" : "open",
+      })),
+      lakeHours: lakeHours(files, window, params.windowMinutes),
+    };
+  });
+}
+
+/**
+ * Files and bytes per hour partition over the hours of `window`, or of the 24 hours before its end when the window
+ * is shorter: small-file pressure shows over hours, not minutes.
+ */
+export function lakeHours(
+  files: readonly { bytes: number; hourStartMs: number }[],
+  window: Window,
+  windowMinutes: number,
+): LakeHour[] {
+  const endMs = window.end.getTime();
+  const startMs = endMs - Math.max(windowMinutes, 24 * 60) * 60_000;
+  const byHour = new Map<number, LakeHour>();
+  for (const file of files) {
+    if (file.hourStartMs + 3_600_000 <= startMs || file.hourStartMs >= endMs) continue;
+    const hour = byHour.get(file.hourStartMs) ?? { hourStartAt: new Date(file.hourStartMs), files: 0, bytes: 0 };
+    hour.files++;
+    hour.bytes += file.bytes;
+    byHour.set(file.hourStartMs, hour);
+  }
+  return [...byHour.values()].sort((a, b) => a.hourStartAt.getTime() - b.hourStartAt.getTime());
+}
+
+/** The latest window of each pair: the status to show first. */
+export function latestHealth(health: readonly HealthWindow[]): HealthWindow[] {
+  const latest = new Map<string, HealthWindow>();
+  for (const window of health) {
+    const seen = latest.get(window.pair);
+    if (!seen || seen.windowStartAt < window.windowStartAt) latest.set(window.pair, window);
+  }
+  return [...latest.values()].sort((a, b) => a.pair.localeCompare(b.pair));
+}
+
+function healthWindow(row: Row): HealthWindow {
+  return {
+    pair: String(row.pair),
+    windowStartAt: msDate(row.window_start_ms),
+    windowEndAt: msDate(row.window_end_ms),
+    status: row.status === "stale" ? "stale" : row.status === "warn" ? "warn" : "ok",
+    trades5m: num(row.trades_5m),
+    secondsSinceLastTrade: num(row.seconds_since_last_trade),
+    secondsSinceLastIngest: num(row.seconds_since_last_ingest),
+    openGaps: num(row.open_gaps),
+    dlqEvents: num(row.dlq_events),
+    ingestP99Ms: row.ingest_p99_ms === null ? null : num(row.ingest_p99_ms),
+    klineMatchRate: row.kline_match_rate === null ? null : num(row.kline_match_rate),
+  };
+}
+
+const LATENCY_SQL = `
+  select ${epochMs("minute_at")} as minute_ms, sample_count::double as sample_count,
+    ingest_p50_ms, ingest_p95_ms, ingest_p99_ms, lake_p50_ms, lake_p95_ms, lake_p99_ms
+  from marts.fct_ingestion_latency_1m
+  where pair = $pair and ${inWindow("minute_at")}
+  order by minute_at`;
+
+const HEALTH_SQL = `
+  select pair, ${epochMs("window_start_at")} as window_start_ms, ${epochMs("window_end_at")} as window_end_ms,
+    status, trades_5m::double as trades_5m, seconds_since_last_trade, seconds_since_last_ingest,
+    open_gaps::double as open_gaps, dlq_events::double as dlq_events, ingest_p99_ms, kline_match_rate
+  from marts.fct_pipeline_health_5m
+  where ${inWindow("window_start_at")}
+  order by pair, window_start_at`;
+
+// The health mart counts DLQ events per window but not yet per reason (the DLQ topic is not in the lake yet), so
+// every event is one reason for now; the chart already splits by reason.
+const DLQ_SQL = `
+  select ${epochMs("window_start_at")} as window_start_ms, ${epochMs("window_end_at")} as window_end_ms,
+    'all reasons' as reason, sum(dlq_events)::double as events
+  from marts.fct_pipeline_health_5m
+  where ${inWindow("window_start_at")}
+  group by all
+  order by window_start_ms`;
+
+// Open gaps always matter, whenever they began; healed ones only within the window.
+const GAPS_SQL = `
+  select pair, from_trade_id::double as from_trade_id, to_trade_id::double as to_trade_id,
+    missing_count::double as missing_count, ${epochMs("gap_after_time")} as gap_after_ms,
+    ${epochMs("first_seen_at")} as first_seen_ms, status
+  from marts.fct_trade_gaps
+  where status = 'open' or ${inWindow("gap_after_time")}
+  order by gap_after_time, pair
+  limit 1000`;

@@ -1,0 +1,206 @@
+/** The chart builders draw their data: marks with one drawn element per datum, thresholds, legends, empty states. */
+import assert from "node:assert/strict";
+import {
+  candlestickChart,
+  cumulativeDeltaChart,
+  dlqChart,
+  freshnessChart,
+  gapsChart,
+  gapsTable,
+  healthStatusChart,
+  imbalanceChart,
+  lakeFilesChart,
+  latencyChart,
+  statusTable,
+  summaryTable,
+  tradeSizeChart,
+  volumeChart,
+} from "../../../../tasks/lib/notebooks/charts.ts";
+import type { HealthWindow, LatencyMinute, TradeGap } from "../../../../tasks/lib/notebooks/health_queries.ts";
+import type { Candle, FlowMinute } from "../../../../tasks/lib/notebooks/queries.ts";
+import { drawnChart, drawnCharts } from "./_svg.ts";
+
+const T0 = Date.parse("2025-03-01T23:58:00Z");
+const minute = (i: number) => new Date(T0 + i * 60_000);
+
+const CANDLES: Candle[] = [
+  { minuteAt: minute(0), open: 100, high: 104, low: 99, close: 103, vwap: 101.5, volume: 2, tradeCount: 4 },
+  { minuteAt: minute(1), open: 103, high: 103.5, low: 97, close: 98, vwap: 99, volume: 5, tradeCount: 9 },
+  { minuteAt: minute(2), open: 98, high: 101, low: 98, close: 100, vwap: 99.8, volume: 1, tradeCount: 2 },
+];
+
+const FLOW: FlowMinute[] = [
+  { minuteAt: minute(0), buyVolume: 1.5, sellVolume: 0.5, imbalance: 0.5, cumulativeDelta: 1 },
+  { minuteAt: minute(1), buyVolume: 1, sellVolume: 4, imbalance: -0.6, cumulativeDelta: -2 },
+  { minuteAt: minute(2), buyVolume: 0, sellVolume: 0, imbalance: null, cumulativeDelta: -2 },
+];
+
+function window(at: Date, status: HealthWindow["status"], pair = "BTCUSDT"): HealthWindow {
+  return {
+    pair,
+    windowStartAt: at,
+    windowEndAt: new Date(at.getTime() + 300_000),
+    status,
+    trades5m: 10,
+    secondsSinceLastTrade: status === "stale" ? 120 : 2,
+    secondsSinceLastIngest: 1,
+    openGaps: 0,
+    dlqEvents: 0,
+    ingestP99Ms: 80,
+    klineMatchRate: null,
+  };
+}
+
+Deno.test("renderSvg() output is one standalone <svg> with the SVG namespace and an aria-label", () => {
+  const svg = candlestickChart(CANDLES, "BTCUSDT");
+  assert.match(svg, /^<svg[^>]* xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(svg, /<\/svg>$/);
+  assert.equal(drawnCharts(svg).length, 1);
+  assert.equal(drawnCharts(svg)[0]!.label, "candlestick chart");
+});
+
+Deno.test("candlestickChart() draws a wick and a body per candle, the VWAP line and a legend", () => {
+  const svg = candlestickChart(CANDLES, "BTCUSDT");
+  const { marks } = drawnChart(svg, "candlestick chart");
+  assert.equal(marks.rule, 6); // 3 wicks + 3 bodies
+  assert.equal(marks.line, 1);
+  assert.match(svg, /VWAP/);
+  assert.match(svg, /class="legend"/);
+});
+
+Deno.test("volumeChart() draws a bar per side and minute that traded, buys up and sells down", () => {
+  const { marks } = drawnChart(volumeChart(FLOW, "BTCUSDT"), "volume chart");
+  assert.equal(marks.rect, 4); // minute 2 had no volume
+});
+
+Deno.test("imbalanceChart() skips minutes without volume", () => {
+  assert.equal(drawnChart(imbalanceChart(FLOW, "BTCUSDT"), "imbalance chart").marks.rect, 2);
+});
+
+Deno.test("cumulativeDeltaChart() draws the running delta as a line and an area", () => {
+  const { marks } = drawnChart(cumulativeDeltaChart(FLOW, "BTCUSDT"), "cumulative delta chart");
+  assert.equal(marks.line, 1);
+  assert.equal(marks.area, 1);
+});
+
+Deno.test("tradeSizeChart() draws a bar per bucket and side", () => {
+  const svg = tradeSizeChart([
+    { side: "buy", low: 0.01, high: 0.0178, trades: 5 },
+    { side: "sell", low: 0.01, high: 0.0178, trades: 2 },
+    { side: "buy", low: 1, high: 1.78, trades: 1 },
+  ], "BTCUSDT");
+  assert.equal(drawnChart(svg, "trade size chart").marks.rect, 3);
+});
+
+Deno.test("charts without data say so instead of drawing empty axes", () => {
+  for (const svg of [candlestickChart([], "BTCUSDT"), volumeChart([], "BTCUSDT"), lakeFilesChart([])]) {
+    const [chart] = drawnCharts(svg);
+    assert.deepEqual(Object.keys(chart!.marks), ["text"]);
+    assert.match(svg, /No /);
+  }
+});
+
+Deno.test("latencyChart() draws p50/p95/p99 and the warn threshold for ingest, no threshold for the lake", () => {
+  const latency: LatencyMinute[] = [0, 1, 2].map((i) => ({
+    minuteAt: minute(i),
+    samples: 10,
+    ingestP50Ms: 50,
+    ingestP95Ms: 90 + i,
+    ingestP99Ms: i === 2 ? 2600 : 120,
+    lakeP50Ms: 500,
+    lakeP95Ms: 900,
+    lakeP99Ms: 990,
+  }));
+  const ingest = latencyChart(latency, { pair: "BTCUSDT", stage: "ingest", warnLatencyMs: 2000 });
+  const { marks } = drawnChart(ingest, "ingest latency chart");
+  assert.equal(marks.line, 3); // one per percentile
+  assert.equal(marks.dot, 9);
+  assert.equal(marks.rule, 1);
+  assert.match(ingest, /warn above 2000 ms/);
+  const lake = latencyChart(latency, { pair: "BTCUSDT", stage: "lake" });
+  assert.equal(drawnChart(lake, "lake latency chart").marks.rule, undefined);
+});
+
+Deno.test("healthStatusChart() colours a bar per pair and window by status", () => {
+  const svg = healthStatusChart([
+    window(minute(0), "ok"),
+    window(minute(5), "warn"),
+    window(minute(10), "stale"),
+    window(minute(0), "ok", "ETHUSDT"),
+  ]);
+  assert.equal(drawnChart(svg, "health status chart").marks.bar, 4);
+  for (const color of ["#1a9850", "#f39c12", "#d73027"]) assert.match(svg, new RegExp(`fill="${color}"`));
+});
+
+Deno.test("freshnessChart() draws both freshness lines for the pair and the stale threshold", () => {
+  const health = [window(minute(0), "ok"), window(minute(5), "stale"), window(minute(0), "ok", "ETHUSDT")];
+  const svg = freshnessChart(health, { pair: "BTCUSDT", staleAfterSeconds: 60 });
+  const { marks } = drawnChart(svg, "freshness chart");
+  assert.equal(marks.line, 2);
+  assert.equal(marks.rule, 1);
+  assert.match(svg, /stale after 60 s/);
+});
+
+Deno.test("dlqChart() stacks events by reason, and says when there were none", () => {
+  const at = (i: number) => ({ windowStartAt: minute(i * 5), windowEndAt: minute(i * 5 + 5) });
+  const some = dlqChart([
+    { ...at(0), reason: "malformed_json", events: 3 },
+    { ...at(0), reason: "invalid_symbol", events: 1 },
+    { ...at(1), reason: "malformed_json", events: 0 },
+  ]);
+  assert.equal(drawnChart(some, "dlq chart").marks.rect, 2);
+  const none = dlqChart([{ ...at(0), reason: "all reasons", events: 0 }]);
+  assert.match(none, /No dead-letter events in the window/);
+});
+
+Deno.test("gapsChart() places a dot per gap and gapsTable() lists open gaps first", () => {
+  const gaps: TradeGap[] = [
+    { pair: "BTCUSDT", fromTradeId: 7, toTradeId: 8, missingCount: 2, gapAfterAt: minute(1), firstSeenAt: minute(3) },
+    {
+      pair: "ETHUSDT",
+      fromTradeId: 50,
+      toTradeId: 59,
+      missingCount: 10,
+      gapAfterAt: minute(2),
+      firstSeenAt: minute(3),
+    },
+  ].map((gap, i) => ({ ...gap, status: i === 0 ? "healed" : "open" }));
+  const svg = gapsChart(gaps, { start: minute(0), end: minute(5) });
+  assert.equal(drawnChart(svg, "gaps chart").marks.dot, 2);
+  const table = gapsTable(gaps);
+  assert.ok(table.indexOf("ETHUSDT") < table.indexOf("BTCUSDT"), "open gaps come first");
+  assert.match(table, /50–59/);
+});
+
+Deno.test("lakeFilesChart() draws a bar per hour labelled with total and average size", () => {
+  const svg = lakeFilesChart([
+    { hourStartAt: new Date("2025-03-01T22:00:00Z"), files: 3600, bytes: 3600 * 2048 },
+    { hourStartAt: new Date("2025-03-01T23:00:00Z"), files: 1, bytes: 7 * 1024 * 1024 },
+  ]);
+  const { marks } = drawnChart(svg, "lake files chart");
+  assert.equal(marks.rect, 2);
+  assert.match(svg, /7\.03 MB, ⌀ 2\.00 KB/);
+  assert.match(svg, /7\.00 MB, ⌀ 7\.00 MB/);
+});
+
+Deno.test("summaryTable() and statusTable() render one row per pair, with escaped text", () => {
+  const summary = summaryTable([{
+    pair: "BTC<USDT",
+    trades: 1234,
+    volume: 2.5,
+    quoteVolume: 150_000,
+    open: 100,
+    close: 101,
+    high: 102,
+    low: 99,
+    vwap: 100.5,
+    takerBuyShare: 0.6,
+    lastMinuteAt: minute(0),
+  }]);
+  assert.match(summary, /BTC&lt;USDT/);
+  assert.match(summary, /\+1\.00%/);
+  assert.match(summary, /1,234/);
+  const status = statusTable([window(minute(0), "stale")]);
+  assert.match(status, /stale/);
+  assert.equal(status.match(/<tr>/g)?.length, 2); // header and one pair
+});
