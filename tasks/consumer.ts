@@ -1,24 +1,36 @@
 /**
  * `deno task consumer`: writes every trade of crypto.trades.v1 into the Parquet lake exactly once
  * (LAKE_DIR/pair=/trade_date=/hour=), undecodable records into crypto.trades.dlq.v1. Stops cleanly on SIGINT/SIGTERM.
+ * Serves Prometheus metrics on 127.0.0.1:CONSUMER_METRICS_PORT; logs as LOG_FORMAT says.
  *
- * Permissions: net to the brokers; read/write LAKE_DIR (data/parquet); FFI for DuckDB, which is confined to LAKE_DIR.
+ * Permissions: net to the brokers (and loopback, for /metrics); read/write LAKE_DIR (data/parquet); FFI for DuckDB,
+ * which is confined to LAKE_DIR.
  */
-import { loadKafkaConfig, loadStorageConfig } from "./lib/config.ts";
+import { loadKafkaConfig, loadMetricsPort, loadStorageConfig } from "./lib/config.ts";
 import { runTask, shutdownSignal } from "./lib/cli.ts";
 import { runConsumer } from "./lib/lake/consumer.ts";
+import { createLogger } from "./lib/log.ts";
+import { createConsumerMetrics, startMetricsEndpoint } from "./lib/metrics.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
 import { resolve } from "node:path";
 
 async function main(): Promise<number> {
   const kafka = loadKafkaConfig(Deno.env);
   const { lakeDir } = loadStorageConfig(Deno.env);
+  const metricsPort = loadMetricsPort(Deno.env, "CONSUMER_METRICS_PORT");
+  const logger = createLogger("consumer");
   const signal = shutdownSignal();
 
-  console.log(
+  logger.info(
     `consumer: crypto.trades.v1 from ${kafka.brokers.map((b) => `${b.host}:${b.port}`).join(",")} to ${lakeDir}`,
   );
-  const summary = await runConsumer({ kafka, lakeDir: resolve(PROJECT_ROOT, lakeDir) }, signal);
+  const metrics = createConsumerMetrics();
+  await using _endpoint = startMetricsEndpoint(metrics.registry, metricsPort, {
+    log: logger,
+    setting: "CONSUMER_METRICS_PORT",
+  });
+  const log = (line: string, level?: "warn" | "error") => logger[level ?? "info"](line);
+  const summary = await runConsumer({ kafka, lakeDir: resolve(PROJECT_ROOT, lakeDir), metrics, log }, signal);
   console.log(JSON.stringify({ event: "consumer_summary", ...summary }));
   return summary.unwrittenPartitions.length > 0 ? 1 : 0;
 }

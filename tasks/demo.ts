@@ -32,7 +32,7 @@ import {
   listeningPort,
   type PairOutcome,
 } from "./lib/demo/plan.ts";
-import { type Service, startService } from "./lib/demo/services.ts";
+import { type Service, startService } from "./lib/supervisor/service.ts";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -64,13 +64,13 @@ async function main(): Promise<number> {
     brokerStarted = true;
     await runStep("kafka", ["start"], demoEnvironment(), signal);
     await runStep("topics", [], demoEnvironment(), signal);
-    await waitForGroupCoordinator(signal);
+    await waitForCoordinators(signal);
 
     // 3. The exchange, then the producer and the consumer.
     const exchange = startService("exchange", [
       "--port=0",
       `--symbols=${DEMO_SYMBOLS.join(",")}`,
-      `--rate=${rate}`,
+      `--rate=${rate * DEMO_SYMBOLS.length}`, // the exchange's rate is for all its symbols together
       `--faults=${DEMO_FAULTS}`,
       `--seed=${Date.now() % 1_000_000}`,
       "--wait-for-client", // the market opens when the producer connects: its first minute is whole
@@ -158,20 +158,25 @@ async function runStep(
 }
 
 /**
- * Waits until Kafka's group coordinator answers: on a new broker it loads for a few seconds, and a consumer that
- * starts meanwhile logs a crash and retries.
+ * Waits until Kafka's group and producer-id coordinators answer: on a new broker they load for a few seconds, and a
+ * consumer or idempotent producer that starts meanwhile logs errors and retries.
  */
-async function waitForGroupCoordinator(signal: AbortSignal): Promise<void> {
-  const admin = createKafka(parseBrokers("KAFKA_BROKERS", DEMO_BROKERS), { clientId: "crypto-demo", quiet: true })
-    .admin();
+async function waitForCoordinators(signal: AbortSignal): Promise<void> {
+  const kafka = createKafka(parseBrokers("KAFKA_BROKERS", DEMO_BROKERS), { clientId: "crypto-demo", quiet: true });
+  const admin = kafka.admin();
   await admin.connect();
   try {
     for (let attempt = 0; attempt < 60; attempt++) {
+      // An idempotent producer asks for its producer id when it connects.
+      const producer = kafka.producer({ idempotent: true, retry: { retries: 1 } });
       try {
         await committedLakeOffsets(admin);
+        await producer.connect();
         return;
       } catch {
         await sleep(500, signal);
+      } finally {
+        await producer.disconnect().catch(() => {});
       }
     }
   } finally {
@@ -187,9 +192,10 @@ async function waitForConsumer(signal: AbortSignal): Promise<void> {
   try {
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
-      const ends = await admin.fetchTopicOffsets(TRADES_TOPIC);
-      const committed = await committedLakeOffsets(admin);
-      if (ends.every((end) => (committed.get(end.partition) ?? 0n) >= BigInt(end.high))) return;
+      // A coordinator that moved or is still loading answers with an error: ask again at the next tick.
+      const ends = await admin.fetchTopicOffsets(TRADES_TOPIC).catch(() => undefined);
+      const committed = await committedLakeOffsets(admin).catch(() => undefined);
+      if (ends && committed && ends.every((end) => (committed.get(end.partition) ?? 0n) >= BigInt(end.high))) return;
       await sleep(500, signal);
     }
     throw new TaskError("The consumer did not catch up with Kafka within 120 s; see its output above");

@@ -1,25 +1,37 @@
 /**
  * `deno task producer`: captures every trade of SYMBOLS from the exchange into crypto.trades.v1, bad events into
- * crypto.trades.dlq.v1, healing trade-id gaps from REST. Stops cleanly on SIGINT/SIGTERM.
+ * crypto.trades.dlq.v1, healing trade-id gaps from REST. Stops cleanly on SIGINT/SIGTERM. Serves Prometheus metrics
+ * on 127.0.0.1:PRODUCER_METRICS_PORT; logs as LOG_FORMAT says.
  *
- * Permissions: net to the exchange hosts and the brokers; read/write only the state folder (data/producer).
+ * Permissions: net to the exchange hosts and the brokers (and loopback, for /metrics); read/write only the state
+ * folder (data/producer).
  */
-import { loadExchangeConfig, loadKafkaConfig, loadProducerConfig } from "./lib/config.ts";
+import { loadExchangeConfig, loadKafkaConfig, loadMetricsPort, loadProducerConfig } from "./lib/config.ts";
 import { runTask, shutdownSignal } from "./lib/cli.ts";
 import { runProducer } from "./lib/ingest/producer.ts";
+import { createLogger } from "./lib/log.ts";
+import { createProducerMetrics, startMetricsEndpoint } from "./lib/metrics.ts";
 
 async function main(): Promise<number> {
   const exchange = loadExchangeConfig(Deno.env);
   const kafka = loadKafkaConfig(Deno.env);
   const producer = loadProducerConfig(Deno.env);
+  const metricsPort = loadMetricsPort(Deno.env, "PRODUCER_METRICS_PORT");
+  const logger = createLogger("producer");
   const signal = shutdownSignal();
 
-  console.log(
+  logger.info(
     `producer: ${exchange.symbols.join(",")} from ${exchange.wsUrl.host} to ${
       kafka.brokers.map((b) => `${b.host}:${b.port}`).join(",")
     }`,
   );
-  const summary = await runProducer({ exchange, kafka, producer }, signal);
+  const metrics = createProducerMetrics();
+  await using _endpoint = startMetricsEndpoint(metrics.registry, metricsPort, {
+    log: logger,
+    setting: "PRODUCER_METRICS_PORT",
+  });
+  const log = (line: string, level?: "warn" | "error") => logger[level ?? "info"](line);
+  const summary = await runProducer({ exchange, kafka, producer, metrics, log }, signal);
   console.log(JSON.stringify({ event: "producer_summary", ...summary }));
   return summary.undelivered > 0 ? 1 : 0;
 }

@@ -48,6 +48,18 @@ export const SETTINGS = {
     default: "30",
     doc: "Seconds without any frame after which the producer replaces its exchange connection.",
   },
+  PRODUCER_METRICS_PORT: {
+    default: "9464",
+    doc: "Port on 127.0.0.1 where the producer serves Prometheus metrics at /metrics (0: no metrics).",
+  },
+  CONSUMER_METRICS_PORT: {
+    default: "9465",
+    doc: "Port on 127.0.0.1 where the consumer serves Prometheus metrics at /metrics (0: no metrics).",
+  },
+  LOG_FORMAT: {
+    default: "auto",
+    doc: "Log lines of the producer and consumer: json, text, or auto (text on a terminal, JSON lines otherwise).",
+  },
   LAKE_DIR: { default: "data/parquet", doc: "Root of the Hive-partitioned Parquet lake." },
   DUCKDB_PATH: { default: "data/duckdb/crypto.duckdb", doc: "DuckDB database file holding the marts." },
   HEALTH_STALE_AFTER_S: {
@@ -201,6 +213,22 @@ export function loadAlertWebhook(env: Env): URL | undefined {
   return value === "" ? undefined : parseUrl("ALERT_WEBHOOK_URL", value, ["http:", "https:"]);
 }
 
+/** Reads LOG_FORMAT: `auto`, `json` or `text`. */
+export function loadLogFormat(env: Env): "auto" | "json" | "text" {
+  const value = read(env, "LOG_FORMAT");
+  const format = value.toLowerCase();
+  if (format !== "auto" && format !== "json" && format !== "text") {
+    throw new ConfigError("LOG_FORMAT", value, "auto, json or text");
+  }
+  return format;
+}
+
+/** Reads PRODUCER_METRICS_PORT or CONSUMER_METRICS_PORT; undefined when it is 0 (metrics off). */
+export function loadMetricsPort(env: Env, name: "PRODUCER_METRICS_PORT" | "CONSUMER_METRICS_PORT"): number | undefined {
+  const port = parseInteger(name, read(env, name), 0, 65535);
+  return port === 0 ? undefined : port;
+}
+
 /** How the live pipeline is supervised. */
 export interface SupervisorConfig {
   runDir: string;
@@ -251,7 +279,11 @@ export function parseDuration(name: string, value: string, minMs: number, maxMs:
   const match = /^(\d{1,9})\s*(ms|s|m|h)?$/.exec(value);
   const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2] ?? "s"]! : NaN;
   if (!(ms >= minMs && ms <= maxMs)) {
-    throw new ConfigError(name, value, `a duration from ${minMs / 1000}s to ${maxMs / 3_600_000}h such as 30s, 5m or 1h`);
+    throw new ConfigError(
+      name,
+      value,
+      `a duration from ${minMs / 1000}s to ${maxMs / 3_600_000}h such as 30s, 5m or 1h`,
+    );
   }
   return ms;
 }

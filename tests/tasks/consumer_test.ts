@@ -15,6 +15,7 @@ import { VENV_PYTHON } from "../../tasks/lib/python_env.ts";
 import { fileNames, hourPartitions } from "../../tasks/lib/lake/listing.ts";
 import { startTestBroker } from "../helpers/broker.ts";
 import { readTopic } from "../helpers/kafka.ts";
+import { freePort, metricSum, scrapeUntil } from "../helpers/metrics.ts";
 import { collectOutput, runDenoTask, spawnTask } from "../helpers/tasks.ts";
 
 const kafkaTest = { sanitizeOps: false, sanitizeResources: false };
@@ -31,7 +32,8 @@ Deno.test(
     await fillTopic(broker.brokers);
 
     const lakeDir = `data/parquet/test-${crypto.randomUUID()}`;
-    const env = { ...broker.env, LAKE_DIR: lakeDir };
+    const metricsPort = freePort();
+    const env = { ...broker.env, LAKE_DIR: lakeDir, CONSUMER_METRICS_PORT: String(metricsPort), LOG_FORMAT: "json" };
     const lakeGlob = `${PROJECT_ROOT}/${lakeDir}/**/*.parquet`;
     const outputs: (() => string)[] = [];
     try {
@@ -48,11 +50,23 @@ Deno.test(
       outputs.push(output.text);
       const deadline = Date.now() + 90_000;
       while (await lakeCount(lakeGlob) < TRADES && Date.now() < deadline) await sleep(500);
+      // Scraped while it runs: the second run's rows are the ones the first did not write.
+      const firstRows = summaryOf(firstOutput.text()).rows;
+      const metrics = await scrapeUntil(
+        metricsPort,
+        (text) => metricSum(text, "crypto_consumer_rows_written_total") >= TRADES - firstRows,
+      );
       consumer.kill("SIGTERM");
       assert.equal((await consumer.status).code, 0, output.text());
       await output.done;
       const logs = outputs.map((text, i) => `--- run ${i + 1}\n${text()}`).join("\n");
       assert.equal(await lakeCount(lakeGlob), TRADES, logs);
+      assert.equal(metricSum(metrics, "crypto_consumer_rows_written_total"), TRADES - firstRows, metrics);
+      assert.ok(metricSum(metrics, "crypto_consumer_files_written_total") > 0, metrics);
+      assert.match(metrics, /^crypto_consumer_flush_seconds_bucket\{le="\+Inf"\} [1-9]\d*$/m);
+      assert.equal(summaryOf(output.text()).rows, TRADES - firstRows);
+      const logLine = JSON.parse(output.text().split("\n").find((line) => line.startsWith('{"ts":'))!);
+      assert.deepEqual([logLine.level, logLine.component, typeof logLine.msg], ["info", "consumer", "string"]);
 
       const lake = await query(
         `select pair, count(*) as trades, count(distinct trade_id) as ids, min(trade_id) as first, max(trade_id) as last
@@ -297,6 +311,11 @@ function expectedQuoteVolume(): string {
   const digits = sum.toString().padStart(11, "0");
   // DuckDB types price × quantity of two DECIMAL(20, 8) as DECIMAL(38, 16): 16 fraction digits.
   return `${digits.slice(0, -10)}.${digits.slice(-10)}000000`;
+}
+
+/** The consumer's closing summary line. */
+function summaryOf(output: string): { rows: number } {
+  return JSON.parse(output.split("\n").find((line) => line.includes('"consumer_summary"'))!);
 }
 
 async function lakeCount(glob: string): Promise<number> {

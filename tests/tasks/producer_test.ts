@@ -10,6 +10,7 @@ import { DLQ_TOPIC, TRADES_TOPIC } from "../../tasks/lib/kafka/topics.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { type ReadMessage, readTopic } from "../helpers/kafka.ts";
+import { freePort, metricSum, scrapeUntil } from "../helpers/metrics.ts";
 import { collectOutput, runDenoTask, spawnTask } from "../helpers/tasks.ts";
 
 const kafkaTest = { sanitizeOps: false, sanitizeResources: false };
@@ -45,19 +46,39 @@ Deno.test(
       },
     });
     try {
-      const env = await producerEnv(broker, exchange);
+      const metricsPort = freePort();
+      const env = {
+        ...await producerEnv(broker, exchange),
+        PRODUCER_METRICS_PORT: String(metricsPort),
+        LOG_FORMAT: "json",
+      };
       const producer = spawnTask("producer", env);
       const output = collectOutput(producer);
       await allGenerated(exchange, 9000);
       const trades = await readTopic(broker.brokers, TRADES_TOPIC, (m) => m.length >= 9000, 60_000);
+      const faults = exchange.stats().faults;
+      const invalidSent = faults.malformed_json + faults.wrong_types + faults.missing_fields + faults.bad_price +
+        faults.bad_qty + faults.unknown_event + faults.unsubscribed_symbol + faults.oversized;
+      // Scraped while it runs, the metrics count what Kafka holds.
+      const metrics = await scrapeUntil(
+        metricsPort,
+        (text) =>
+          metricSum(text, "crypto_producer_trades_total") >= 9000 &&
+          metricSum(text, "crypto_producer_dlq_events_total") >= invalidSent,
+      );
       producer.kill("SIGTERM");
       assert.equal((await producer.status).code, 0, output.text());
       await output.done;
 
+      assert.equal(metricSum(metrics, "crypto_producer_trades_total"), 9000, metrics);
+      assert.equal(metricSum(metrics, "crypto_producer_dlq_events_total"), invalidSent, metrics);
+      assert.match(metrics, /^crypto_producer_trades_total\{symbol="ETHUSDT"\} [1-9]\d*$/m);
+      assert.match(metrics, /^crypto_producer_ack_latency_seconds_bucket\{le="0\.1"\} \d+$/m);
+      assert.ok(metricSum(metrics, "crypto_producer_ack_latency_seconds_count") > 0, metrics);
+      const logLines = output.text().split("\n").filter((line) => line.startsWith('{"ts":')).map((l) => JSON.parse(l));
+      assert.ok(logLines.some((l) => l.level === "info" && l.component === "producer" && /^progress: /.test(l.msg)));
+
       assertExactlyOnce(trades, exchange);
-      const faults = exchange.stats().faults;
-      const invalidSent = faults.malformed_json + faults.wrong_types + faults.missing_fields + faults.bad_price +
-        faults.bad_qty + faults.unknown_event + faults.unsubscribed_symbol + faults.oversized;
       assert.ok(invalidSent > 0, "faults were injected");
       const dlq = await readTopic(broker.brokers, DLQ_TOPIC, (m) => m.length >= invalidSent, 20_000);
       const reasons = countBy(dlq.map((m) => JSON.parse(m.value).reason as string));

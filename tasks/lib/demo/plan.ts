@@ -29,6 +29,8 @@ export function demoEnvironment(exchangePort?: number): Record<string, string> {
     DUCKDB_PATH: `${DEMO_DIRS.database}/crypto.duckdb`,
     PRODUCER_STATE_PATH: `${DEMO_DIRS.producer}/state.json`,
     SYMBOLS: DEMO_SYMBOLS.join(","),
+    // The demo echoes its children's lines to a person: plain text, not the JSON lines a pipe would get.
+    LOG_FORMAT: "text",
   };
   if (exchangePort !== undefined) {
     env.BINANCE_WS_URL = `ws://127.0.0.1:${exchangePort}`;

@@ -24,6 +24,7 @@ import { type Gap, GapTracker } from "./gap_tracker.ts";
 import { KafkaPublisher, type QueuedMessage } from "./kafka_publisher.ts";
 import { loadState, replayTopicTail, saveState, stateAt } from "./producer_state.ts";
 import { quantile } from "../bench/measure.ts";
+import { createProducerMetrics, type ProducerMetrics } from "../metrics.ts";
 import { DLQ_REASONS, type DlqReason, parseTradeFrame, type TradePayload, validateTrade } from "./trade_event.ts";
 
 /** Everything the producer needs to run. */
@@ -35,7 +36,10 @@ export interface ProducerSettings {
   progressEveryMs?: number;
   /** How often the state is saved. Default: 1 s. */
   saveEveryMs?: number;
-  log?: (line: string) => void;
+  /** Where lines go; warnings and errors say so. Default: console.log. */
+  log?: (line: string, level?: "warn" | "error") => void;
+  /** Updated as trades are acknowledged and read when scraped. Default: a fresh registry nobody serves. */
+  metrics?: ProducerMetrics;
 }
 
 /** What the producer did, printed as JSON at shutdown. */
@@ -64,6 +68,7 @@ type Meta = { kind: "trade"; symbol: string; id: number; tradeTimeMs: number; ba
 /** Runs until `signal` aborts, then flushes, saves and returns the summary. */
 export async function runProducer(settings: ProducerSettings, signal: AbortSignal): Promise<ProducerSummary> {
   const log = settings.log ?? ((line: string) => console.log(line));
+  const metrics = settings.metrics ?? createProducerMetrics();
   const { exchange, producer: options } = settings;
   const subscribed = new Set(exchange.symbols);
   const kafka = createKafka(settings.kafka.brokers, { clientId: "crypto-producer" });
@@ -79,8 +84,14 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   if (recovery.replayed > 0) log(`recovered ${recovery.replayed} trades acknowledged after the last saved state`);
   const live = GapTracker.restore(acked.snapshot());
 
-  // 2. Connect to Kafka.
-  const producer = kafka.producer({
+  // 2. Connect to Kafka. The producer's own client never gives up on an unreachable cluster (kafkajs's advice for
+  //    the idempotent producer): a send kafkajs abandons is sent again whole, and the partitions that the brokers had
+  //    acknowledged before the outage would then be written twice, under new sequence numbers.
+  const producerClient = createKafka(settings.kafka.brokers, {
+    clientId: "crypto-producer",
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
+  });
+  const producer = producerClient.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
@@ -97,22 +108,31 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
     dlq: Object.fromEntries(DLQ_REASONS.map((r) => [r, 0])) as Record<string, number>,
   };
   const latencies: number[] = [];
+  exchange.symbols.forEach((symbol) => metrics.trades.inc({ symbol }, 0));
+  DLQ_REASONS.forEach((reason) => metrics.dlqEvents.inc({ reason }, 0));
   let peakRssBytes = Deno.memoryUsage().rss;
   const lastTradeTimeMs = new Map<string, number>();
   const publisher = new KafkaPublisher<Meta>(producer, {
     compression: options.compression,
-    onRetry: (error, attempt) => log(`Kafka send failed (${error.message}); retry ${attempt + 1}`),
+    onRetry: (error, attempt) => log(`Kafka send failed (${error.message}); retry ${attempt + 1}`, "warn"),
     onAcked: (messages) => {
       const now = Date.now();
       for (const { meta } of messages) {
         if (meta.kind === "dlq") {
           counters.dlq[meta.reason]!++;
+          metrics.dlqEvents.inc({ reason: meta.reason });
           continue;
         }
         acked.observe(meta.symbol, meta.id, now);
-        if (meta.backfilled) counters.backfilled++;
-        else if (latencies.length < 1_000_000) latencies.push(now - meta.tradeTimeMs);
+        if (meta.backfilled) {
+          counters.backfilled++;
+          metrics.backfilledTrades.inc({ symbol: meta.symbol });
+        } else {
+          if (latencies.length < 1_000_000) latencies.push(now - meta.tradeTimeMs);
+          metrics.ackLatency.observe((now - meta.tradeTimeMs) / 1000);
+        }
         counters.trades[meta.symbol] = (counters.trades[meta.symbol] ?? 0) + 1;
+        metrics.trades.inc({ symbol: meta.symbol });
         lastTradeTimeMs.set(meta.symbol, Math.max(lastTradeTimeMs.get(meta.symbol) ?? 0, meta.tradeTimeMs));
       }
     },
@@ -163,6 +183,18 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
     },
   });
   stream.start();
+  const gapsAtStart = live.stats();
+  metrics.sample(() => {
+    const gaps = live.stats();
+    const now = Date.now();
+    return {
+      reconnects: stream.stats.reconnects,
+      gapsFound: gaps.gapsFound - gapsAtStart.gapsFound,
+      gapIdsHealed: gaps.idsHealed - gapsAtStart.idsHealed,
+      openGaps: gaps.openGaps,
+      lagSeconds: Object.fromEntries([...lastTradeTimeMs].map(([symbol, ms]) => [symbol, (now - ms) / 1000])),
+    };
+  });
 
   // 4. Heal gaps from REST, one request at a time, pausing as long as the exchange asks.
   const healing = healGaps({ settings, live, acked, catchUp, publishTrade, publishDlq, signal, log });
@@ -171,7 +203,7 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   const saveNow = async () =>
     saveState(options.statePath, stateAt(TRADES_TOPIC, await admin.fetchTopicOffsets(TRADES_TOPIC), acked.snapshot()));
   const saving = setInterval(
-    () => publisher.betweenBatches(saveNow).catch((e) => log(`state not saved: ${(e as Error).message}`)),
+    () => publisher.betweenBatches(saveNow).catch((e) => log(`state not saved: ${(e as Error).message}`, "warn")),
     settings.saveEveryMs ?? 1000,
   );
   let previous = { at: performance.now(), trades: { ...counters.trades } };
@@ -204,10 +236,10 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   await healing;
   const undelivered = await publisher.close();
   if (undelivered > 0) {
-    log(`${undelivered} messages could not be delivered; their trades will be backfilled on restart`);
+    log(`${undelivered} messages could not be delivered; their trades will be backfilled on restart`, "error");
   }
   // Unsaved, the state is still exact on restart: the Kafka tail after the last save is replayed.
-  await saveNow().catch((e) => log(`state not saved at shutdown: ${(e as Error).message}`));
+  await saveNow().catch((e) => log(`state not saved at shutdown: ${(e as Error).message}`, "warn"));
   await admin.disconnect();
   await producer.disconnect();
 
@@ -238,7 +270,7 @@ interface HealContext {
   publishTrade: (trade: TradePayload, receivedAtMs: number, backfilled: boolean) => void;
   publishDlq: (message: OutgoingMessage, reason: DlqReason) => void;
   signal: AbortSignal;
-  log: (line: string) => void;
+  log: (line: string, level?: "warn" | "error") => void;
 }
 
 /** Gives up on a gap after this many passes that healed nothing. */
@@ -270,7 +302,7 @@ async function healGaps(context: HealContext): Promise<void> {
         (error instanceof RateLimitedError
           ? error.retryAfterMs
           : backoffDelayMs(failures++, Math.random, { capMs: 60_000 }));
-      log(`catch-up: ${(error as Error).message}`);
+      log(`catch-up: ${(error as Error).message}`, "warn");
       continue;
     }
     for (const symbol of symbols) {
@@ -287,6 +319,7 @@ async function healGaps(context: HealContext): Promise<void> {
           acked.abandon(symbol, plan.unavailable);
           log(
             `gap: ${symbol} ids ${plan.unavailable.from}-${plan.unavailable.to} are no longer served by the exchange`,
+            "warn",
           );
         }
         const receivedAtMs = Date.now();
@@ -326,17 +359,18 @@ async function healGaps(context: HealContext): Promise<void> {
             acked.abandon(symbol, gap);
             log(
               `gap: ${symbol} ids ${gap.from}-${gap.to} still missing after ${passes} tries; given up and counted as unhealed`,
+              "warn",
             );
           }
         }
       } catch (error) {
         if (error instanceof RateLimitedError) {
           pausedUntil = Date.now() + error.retryAfterMs;
-          log(`backfill: ${error.message}`);
+          log(`backfill: ${error.message}`, "warn");
           break;
         }
         pausedUntil = Date.now() + backoffDelayMs(failures++, Math.random, { capMs: 60_000 });
-        log(`backfill: ${symbol} failed (${(error as Error).message}); retrying later`);
+        log(`backfill: ${symbol} failed (${(error as Error).message}); retrying later`, "warn");
         break;
       }
     }

@@ -11,6 +11,7 @@ import { MAX_DLQ_RAW_CHARS, SCHEMA_VERSION } from "../ingest/envelope.ts";
 import { decodeRecord } from "./decode.ts";
 import { FlushError, LakeSink, OwnershipLostError, removeUncommitted, type RotationLimits } from "./lake_sink.ts";
 import { LakeWriter } from "./parquet_writer.ts";
+import { type ConsumerMetrics, createConsumerMetrics } from "../metrics.ts";
 
 /** The consumer group whose committed offsets say what the lake holds. */
 export const LAKE_GROUP_ID = "crypto-lake-writer";
@@ -35,7 +36,10 @@ export interface ConsumerSettings {
   rotation?: Partial<RotationLimits>;
   /** How often a progress line is printed. Default: 5 s. */
   progressEveryMs?: number;
-  log?: (line: string) => void;
+  /** Where lines go; warnings and errors say so. Default: console.log. */
+  log?: (line: string, level?: "warn" | "error") => void;
+  /** Updated as files are written and read when scraped. Default: a fresh registry nobody serves. */
+  metrics?: ConsumerMetrics;
 }
 
 /** What the consumer did, printed as JSON at shutdown. */
@@ -53,6 +57,7 @@ export interface ConsumerSummary {
 /** Runs until `signal` aborts, then writes and commits what is buffered and returns the summary. */
 export async function runConsumer(settings: ConsumerSettings, signal: AbortSignal): Promise<ConsumerSummary> {
   const log = settings.log ?? ((line: string) => console.log(line));
+  const metrics = settings.metrics ?? createConsumerMetrics();
   const limits: RotationLimits = { maxRows: 100_000, maxAgeMs: 1000, ...settings.rotation };
   const kafka = createKafka(settings.kafka.brokers, { clientId: "crypto-consumer" });
   const writer = await LakeWriter.open(settings.lakeDir);
@@ -103,6 +108,8 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     for (const outcome of outcomes) {
       summary.rows += outcome.rows;
       summary.files += outcome.files.length;
+      metrics.rowsWritten.inc(outcome.rows);
+      metrics.filesWritten.inc(outcome.files.length);
     }
   };
   // A write that fails commits nothing: rewind the partition to its first uncommitted record and pause, as the S3
@@ -110,13 +117,22 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   let failures = 0;
   const flush = async (force = false) => {
     try {
-      record(await sink.flushDue(Date.now(), force));
+      const started = performance.now();
+      const outcomes = await sink.flushDue(Date.now(), force);
+      if (outcomes.some((outcome) => outcome.files.length > 0)) {
+        metrics.flushSeconds.observe((performance.now() - started) / 1000);
+      }
+      record(outcomes);
       failures = 0;
     } catch (error) {
-      if (error instanceof OwnershipLostError) return log(error.message);
+      if (error instanceof OwnershipLostError) return log(error.message, "warn");
+      if (error instanceof FlushError) metrics.writeFailures.inc();
       if (!(error instanceof FlushError) || force) throw error;
       const pauseMs = Math.min(30_000, 500 * 2 ** failures++);
-      log(`${error.message}; retrying from offset ${error.resumeOffset} in ${(pauseMs / 1000).toFixed(1)} s`);
+      log(
+        `${error.message}; retrying from offset ${error.resumeOffset} in ${(pauseMs / 1000).toFixed(1)} s`,
+        "error",
+      );
       consumer.seek({ topic: TRADES_TOPIC, partition: error.partition, offset: String(error.resumeOffset) });
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
@@ -173,6 +189,7 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
               offset,
             );
             summary.dlq[decoded.reason] = (summary.dlq[decoded.reason] ?? 0) + 1;
+            metrics.dlqEvents.inc({ reason: decoded.reason });
             sink.add(batch.partition, offset, null, now);
           }
           resolveOffset(message.offset);
@@ -184,6 +201,11 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     },
   });
 
+  metrics.sample(() => ({
+    lagMessages,
+    lagSeconds: lastTradeUs === 0 ? undefined : (Date.now() - lastTradeUs / 1000) / 1000,
+    bufferedRows: sink.buffered,
+  }));
   const ageTimer = setInterval(() => void serially(() => flush()), 100);
   let previous = { at: performance.now(), rows: 0 };
   const progress = setInterval(() => {
@@ -206,7 +228,7 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   await serially(() => flush(true)).catch((error) => {
     if (!(error instanceof FlushError)) throw error;
     summary.unwrittenPartitions.push(error.partition);
-    log(`${error.message}; nothing was committed, so a restart writes these records again`);
+    log(`${error.message}; nothing was committed, so a restart writes these records again`, "error");
   });
   await consumer.disconnect();
   await Promise.all([dlq.disconnect(), admin.disconnect()]);

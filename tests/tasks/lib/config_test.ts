@@ -3,7 +3,9 @@ import {
   ConfigError,
   loadExchangeConfig,
   loadKafkaConfig,
+  loadMetricsPort,
   loadStorageConfig,
+  loadSupervisorConfig,
   loadTopicConfig,
   parseBrokers,
   parseSymbols,
@@ -91,4 +93,28 @@ Deno.test(".env.example documents every setting with its default", { permissions
       name,
     );
   }
+});
+
+Deno.test("loadSupervisorConfig() reads REFRESH_EVERY as a duration and refuses one it cannot use", () => {
+  assert.deepEqual(loadSupervisorConfig(env()), { runDir: "data/run", refreshEveryMs: 300_000 });
+  for (const [value, ms] of [["30s", 30_000], ["5m", 300_000], ["1h", 3_600_000], ["90", 90_000], ["1500ms", 1500]]) {
+    assert.equal(loadSupervisorConfig(env({ REFRESH_EVERY: String(value) })).refreshEveryMs, ms, String(value));
+  }
+  for (const value of ["0s", "500ms", "25h", "5 minutes", "-5m", "1.5m"]) {
+    assert.throws(
+      () => loadSupervisorConfig(env({ REFRESH_EVERY: value })),
+      (error: unknown) => error instanceof ConfigError && error.variable === "REFRESH_EVERY",
+      value,
+    );
+  }
+});
+
+Deno.test("loadMetricsPort() reads the port, 0 meaning no metrics, and refuses one that cannot be", () => {
+  assert.equal(loadMetricsPort(env(), "PRODUCER_METRICS_PORT"), 9464);
+  assert.equal(loadMetricsPort(env(), "CONSUMER_METRICS_PORT"), 9465);
+  assert.equal(loadMetricsPort(env({ CONSUMER_METRICS_PORT: "19465" }), "CONSUMER_METRICS_PORT"), 19465);
+  assert.equal(loadMetricsPort(env({ PRODUCER_METRICS_PORT: "0" }), "PRODUCER_METRICS_PORT"), undefined);
+  assert.throws(() => loadMetricsPort(env({ PRODUCER_METRICS_PORT: "70000" }), "PRODUCER_METRICS_PORT"), {
+    message: 'PRODUCER_METRICS_PORT="70000" is invalid: expected a whole number from 0 to 65535',
+  });
 });

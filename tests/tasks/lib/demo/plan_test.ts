@@ -28,6 +28,7 @@ Deno.test("demoEnvironment() keeps the demo apart from the user's broker, lake, 
   assert.equal(env.PRODUCER_STATE_PATH, "data/producer/demo/state.json");
   assert.equal(env.BINANCE_WS_URL, "ws://127.0.0.1:4321");
   assert.equal(env.BINANCE_REST_URL, "http://127.0.0.1:4321");
+  assert.equal(env.LOG_FORMAT, "text", "the demo echoes readable lines, not JSON");
   assert.equal(demoEnvironment().BINANCE_WS_URL, undefined);
 });
 

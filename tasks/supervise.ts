@@ -1,0 +1,57 @@
+/**
+ * `deno task supervise`: the live pipeline's supervisor in the foreground (`deno task start` runs it in the
+ * background). Keeps the producer and the consumer running, restarting a crashed one with backoff, and runs refresh
+ * every REFRESH_EVERY; records everything in RUN_DIR/supervisor.json and logs to RUN_DIR/supervisor.log (and
+ * stdout). SIGTERM or Ctrl-C stops the children and exits.
+ *
+ * Permissions: run deno (each component is a task started with its own permissions); read deno.json (their flags);
+ * read and write only RUN_DIR (data/run).
+ */
+import { runTask, shutdownSignal, TaskError } from "./lib/cli.ts";
+import { loadSupervisorConfig } from "./lib/config.ts";
+import { configuredRunFiles } from "./lib/supervisor/lifecycle.ts";
+import { openLogFile } from "./lib/supervisor/log_file.ts";
+import { runSupervisor } from "./lib/supervisor/supervisor.ts";
+
+async function main(): Promise<number> {
+  const config = loadSupervisorConfig(Deno.env);
+  const files = configuredRunFiles(config);
+  const signal = shutdownSignal();
+  await Deno.mkdir(files.dir, { recursive: true });
+  const logFile = openLogFile(files.log);
+  const log = (line: string) => {
+    logFile.write(line);
+    console.log(line);
+  };
+  const lock = await tryLock(files.lock);
+  if (lock === undefined) {
+    log(`Cannot supervise: another supervisor runs in ${config.runDir}`);
+    logFile.close();
+    throw new TaskError(`Cannot supervise: another supervisor runs in ${config.runDir}`);
+  }
+  try {
+    return await runSupervisor({ files, refreshEveryMs: config.refreshEveryMs, log }, signal);
+  } catch (error) {
+    log(`supervisor failed: ${error instanceof Error ? error.stack : error}`);
+    throw error;
+  } finally {
+    logFile.close();
+    lock.close();
+  }
+}
+
+/** The run folder's lock, or undefined when another supervisor holds it (Deno's lock only waits, so wait briefly). */
+async function tryLock(path: string): Promise<Deno.FsFile | undefined> {
+  const file = await Deno.open(path, { write: true, create: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const locked = await Promise.race([
+    file.lock(true).then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 250))),
+  ]);
+  clearTimeout(timer);
+  if (locked) return file;
+  file.close();
+  return undefined;
+}
+
+if (import.meta.main) runTask("supervise", main);
