@@ -86,6 +86,14 @@ export const SETTINGS = {
     default: "data/run",
     doc: "Where the live pipeline's supervisor keeps supervisor.json (PIDs, restarts, last refresh) and its log.",
   },
+  NOTEBOOK_PAIR: {
+    default: "",
+    doc: "The pair the notebooks and the report show first (empty: the pair with the most trades in the window).",
+  },
+  NOTEBOOK_WINDOW_MINUTES: {
+    default: "60",
+    doc: "How many minutes the notebooks and the report show, up to the latest data.",
+  },
 } as const satisfies Record<string, { default: string; doc: string }>;
 
 /** The name of a documented setting. */
