@@ -12,12 +12,8 @@
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { runTask, TaskError, wholeNumberFlag } from "./lib/cli.ts";
-import { parseBrokers } from "./lib/config.ts";
+import { runTask, wholeNumberFlag } from "./lib/cli.ts";
 import { openConfinedDuckDB, sqlString } from "./lib/duckdb.ts";
-import { createKafka } from "./lib/kafka/client.ts";
-import { TRADES_TOPIC } from "./lib/kafka/topics.ts";
-import { committedLakeOffsets } from "./lib/lake/consumer.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
 import { taskArgs } from "./lib/processes.ts";
 import {
@@ -32,6 +28,7 @@ import {
   listeningPort,
   type PairOutcome,
 } from "./lib/demo/plan.ts";
+import { runStep, sleep, summaryOf, waitForConsumer, waitForCoordinators } from "./lib/demo/steps.ts";
 import { type Service, startService } from "./lib/supervisor/service.ts";
 
 async function main(): Promise<number> {
@@ -64,7 +61,7 @@ async function main(): Promise<number> {
     brokerStarted = true;
     await runStep("kafka", ["start"], demoEnvironment(), signal);
     await runStep("topics", [], demoEnvironment(), signal);
-    await waitForCoordinators(signal);
+    await waitForCoordinators(DEMO_BROKERS, signal);
 
     // 3. The exchange, then the producer and the consumer.
     const exchange = startService("exchange", [
@@ -74,7 +71,7 @@ async function main(): Promise<number> {
       `--faults=${DEMO_FAULTS}`,
       `--seed=${Date.now() % 1_000_000}`,
       "--wait-for-client", // the market opens when the producer connects: its first minute is whole
-    ], {});
+    ], demoEnvironment());
     started.push(exchange);
     const port = await exchange.waitForLine(listeningPort, 30_000, signal);
     const env = demoEnvironment(port);
@@ -100,7 +97,7 @@ async function main(): Promise<number> {
     await sleep(3000, signal);
     const producerSummary = summaryOf(await producer.stop(), "producer_summary");
     say("waiting for the consumer to write every trade in Kafka to the lake");
-    await waitForConsumer(signal);
+    await waitForConsumer(DEMO_BROKERS, signal);
     await consumer.stop();
 
     // 6. Marts, reconciliation with the exchange's klines, report.
@@ -134,80 +131,6 @@ async function main(): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
-}
-
-/** Runs a task to completion with its output indented; returns its stdout. Throws when its exit code is not accepted. */
-async function runStep(
-  name: string,
-  args: string[],
-  env: Record<string, string>,
-  signal: AbortSignal | undefined,
-  acceptedCodes = [0],
-): Promise<string> {
-  const service = startService(name, args, env);
-  const onAbort = () => void service.stop();
-  signal?.addEventListener("abort", onAbort);
-  try {
-    const { code, stdout } = await service.finished;
-    signal?.throwIfAborted();
-    if (!acceptedCodes.includes(code)) throw new TaskError(`The ${name} step failed (exit code ${code}); see above`);
-    return stdout;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-  }
-}
-
-/**
- * Waits until Kafka's group and producer-id coordinators answer: on a new broker they load for a few seconds, and a
- * consumer or idempotent producer that starts meanwhile logs errors and retries.
- */
-async function waitForCoordinators(signal: AbortSignal): Promise<void> {
-  const kafka = createKafka(parseBrokers("KAFKA_BROKERS", DEMO_BROKERS), { clientId: "crypto-demo", quiet: true });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    for (let attempt = 0; attempt < 60; attempt++) {
-      // An idempotent producer asks for its producer id when it connects.
-      const producer = kafka.producer({ idempotent: true, retry: { retries: 1 } });
-      try {
-        await committedLakeOffsets(admin);
-        await producer.connect();
-        return;
-      } catch {
-        await sleep(500, signal);
-      } finally {
-        await producer.disconnect().catch(() => {});
-      }
-    }
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
-}
-
-/** Waits until the lake consumer has committed everything the trades topic holds. */
-async function waitForConsumer(signal: AbortSignal): Promise<void> {
-  const admin = createKafka(parseBrokers("KAFKA_BROKERS", DEMO_BROKERS), { clientId: "crypto-demo", quiet: true })
-    .admin();
-  await admin.connect();
-  try {
-    const deadline = Date.now() + 120_000;
-    while (Date.now() < deadline) {
-      // A coordinator that moved or is still loading answers with an error: ask again at the next tick.
-      const ends = await admin.fetchTopicOffsets(TRADES_TOPIC).catch(() => undefined);
-      const committed = await committedLakeOffsets(admin).catch(() => undefined);
-      if (ends && committed && ends.every((end) => (committed.get(end.partition) ?? 0n) >= BigInt(end.high))) return;
-      await sleep(500, signal);
-    }
-    throw new TaskError("The consumer did not catch up with Kafka within 120 s; see its output above");
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
-}
-
-/** The summary JSON line a task printed on exit. */
-function summaryOf(stdout: string, event: string): Record<string, unknown> {
-  const line = stdout.split("\n").find((l) => l.startsWith(`{"event":"${event}"`));
-  return line ? JSON.parse(line) : {};
 }
 
 /** What the lake and the marts hold after the run. */
@@ -278,21 +201,6 @@ function hasTask(name: string): boolean {
   } catch {
     return false;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((done, fail) => {
-    if (signal.aborted) return fail(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      done();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      fail(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 if (import.meta.main) runTask("demo", main);

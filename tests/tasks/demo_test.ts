@@ -12,13 +12,14 @@ async function leftovers(before: string[]): Promise<string[]> {
 }
 
 async function taskProcesses(): Promise<string[]> {
-  const output = await new Deno.Command("ps", { args: ["-eo", "pid,stat,args"] }).output();
+  // `e` adds each process's environment: the demo's children carry KAFKA_DATA_DIR=data/kafka-demo, other runs on
+  // the machine (a CI checkout, other tests) do not.
+  const output = await new Deno.Command("ps", { args: ["-eww", "e", "-o", "pid,stat,args"] }).output();
   return new TextDecoder().decode(output.stdout).split("\n")
-    .filter((line) => !/\sZ\S*\s/.test(line)) // zombies are gone, only not yet reaped
-    .filter((line) =>
-      line.includes("kafka-demo") ||
-      /tasks\/(exchange|producer|consumer|refresh|reconcile|report|demo)\.ts/.test(line)
-    );
+    .filter((line) => !/^\s*\d+\s+Z/.test(line)) // zombies are gone, only not yet reaped
+    .filter((line) => line.includes("kafka-demo"))
+    .filter((line) => /tasks\/\w+\.ts|kafka\.Kafka/.test(line))
+    .map((line) => line.slice(0, 200));
 }
 
 Deno.test("demo task runs the pipeline offline end to end and stops everything it started", async () => {

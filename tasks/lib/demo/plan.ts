@@ -6,13 +6,18 @@
 /** The demo's symbols: several, so partitions, candles and health show more than one pair. */
 export const DEMO_SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"] as const;
 
+/** The folders a sandboxed run (the demo, the soak) owns and clears before it starts, all under data/. */
+export function sandboxDirs(name: string) {
+  return {
+    kafka: `data/kafka-${name}`,
+    lake: `data/parquet/${name}`,
+    database: `data/duckdb/${name}`,
+    producer: `data/producer/${name}`,
+  } as const;
+}
+
 /** Folders the demo owns and clears before it starts (all under data/, where the tasks may write). */
-export const DEMO_DIRS = {
-  kafka: "data/kafka-demo",
-  lake: "data/parquet/demo",
-  database: "data/duckdb/demo",
-  producer: "data/producer/demo",
-} as const;
+export const DEMO_DIRS = sandboxDirs("demo");
 
 /** The demo's broker: its own ports, so a broker the user runs on 9092 is left alone. */
 export const DEMO_BROKERS = "localhost:19092";
@@ -22,12 +27,18 @@ export const DEMO_FAULTS = "malformed_json=0.002,bad_price=0.001,unsubscribed_sy
 
 /** The environment every task of the demo runs with; the exchange URLs once its port is known. */
 export function demoEnvironment(exchangePort?: number): Record<string, string> {
+  return sandboxEnvironment("demo", DEMO_BROKERS, exchangePort);
+}
+
+/** The environment of every task of a sandboxed run `name` on `brokers`. */
+export function sandboxEnvironment(name: string, brokers: string, exchangePort?: number): Record<string, string> {
+  const dirs = sandboxDirs(name);
   const env: Record<string, string> = {
-    KAFKA_BROKERS: DEMO_BROKERS,
-    KAFKA_DATA_DIR: DEMO_DIRS.kafka,
-    LAKE_DIR: DEMO_DIRS.lake,
-    DUCKDB_PATH: `${DEMO_DIRS.database}/crypto.duckdb`,
-    PRODUCER_STATE_PATH: `${DEMO_DIRS.producer}/state.json`,
+    KAFKA_BROKERS: brokers,
+    KAFKA_DATA_DIR: dirs.kafka,
+    LAKE_DIR: dirs.lake,
+    DUCKDB_PATH: `${dirs.database}/crypto.duckdb`,
+    PRODUCER_STATE_PATH: `${dirs.producer}/state.json`,
     SYMBOLS: DEMO_SYMBOLS.join(","),
     // The demo echoes its children's lines to a person: plain text, not the JSON lines a pipe would get.
     LOG_FORMAT: "text",

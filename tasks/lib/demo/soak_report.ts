@@ -1,0 +1,57 @@
+/** The soak's verdict: memory growth of each component, lag, latency and completeness, as JSON and as text. Pure. */
+
+/** Resident memory of one component, in KiB, after the warm-up and at the end. */
+export interface ComponentMemory {
+  component: string;
+  startKib: number;
+  endKib: number;
+  peakKib: number;
+}
+
+/** Everything the soak measured. */
+export interface SoakReport {
+  minutes: number;
+  tradesPerSecond: number;
+  trades: number;
+  missing: number;
+  doubled: number;
+  refreshes: { ok: number; failed: number };
+  maxLagMessages: number;
+  endToEndP99Ms: number | null;
+  memory: ComponentMemory[];
+}
+
+/** Growth of resident memory from after the warm-up to the end, in percent. */
+export function growthPercent(memory: ComponentMemory): number {
+  return memory.startKib === 0 ? 0 : ((memory.endKib - memory.startKib) / memory.startKib) * 100;
+}
+
+/** Whether the soak held: nothing lost or doubled, and no component grew by 10 % or more. */
+export function soakHeld(report: SoakReport): boolean {
+  return report.missing === 0 && report.doubled === 0 && report.memory.every((m) => growthPercent(m) < 10);
+}
+
+/** The report as lines for a person. */
+export function formatSoak(report: SoakReport): string {
+  const lines = [
+    `soak: ${report.minutes} min at ${report.tradesPerSecond} trades/s: ${report.trades} trades, ` +
+    `${report.missing} missing, ${report.doubled} doubled; refreshes ${report.refreshes.ok} ok, ` +
+    `${report.refreshes.failed} failed; max consumer lag ${report.maxLagMessages} messages; ` +
+    `p99 trade → lake ${report.endToEndP99Ms === null ? "n/a" : `${Math.round(report.endToEndP99Ms)} ms`}`,
+  ];
+  for (const memory of report.memory) {
+    const growth = growthPercent(memory);
+    lines.push(
+      `  ${memory.component.padEnd(9)} RSS ${mib(memory.startKib)} → ${mib(memory.endKib)} MiB ` +
+        `(${growth >= 0 ? "+" : ""}${growth.toFixed(1)} %, peak ${mib(memory.peakKib)} MiB)${
+          growth >= 10 ? "  over 10 %" : ""
+        }`,
+    );
+  }
+  lines.push(`soak: ${soakHeld(report) ? "held" : "did NOT hold"}: nothing lost or doubled, memory growth under 10 %`);
+  return lines.join("\n");
+}
+
+function mib(kib: number): string {
+  return (kib / 1024).toFixed(0);
+}

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { formatSoak, growthPercent, soakHeld, type SoakReport } from "../../../../tasks/lib/demo/soak_report.ts";
+
+const report = (endKib: number, missing = 0): SoakReport => ({
+  minutes: 15,
+  tradesPerSecond: 2000,
+  trades: 1_800_000,
+  missing,
+  doubled: 0,
+  refreshes: { ok: 15, failed: 0 },
+  maxLagMessages: 2400,
+  endToEndP99Ms: 1180.4,
+  memory: [{ component: "consumer", startKib: 200 * 1024, endKib, peakKib: Math.max(endKib, 210 * 1024) }],
+});
+
+Deno.test("growthPercent() and soakHeld() allow under 10 % growth and nothing lost", () => {
+  assert.equal(growthPercent(report(210 * 1024).memory[0]!), 5);
+  assert.equal(soakHeld(report(219 * 1024)), true);
+  assert.equal(soakHeld(report(220 * 1024)), false, "10 % is too much");
+  assert.equal(soakHeld(report(200 * 1024, 1)), false, "a lost trade fails the soak");
+});
+
+Deno.test("formatSoak() says per component how memory moved, and whether the soak held", () => {
+  assert.equal(
+    formatSoak(report(230 * 1024)),
+    [
+      "soak: 15 min at 2000 trades/s: 1800000 trades, 0 missing, 0 doubled; refreshes 15 ok, 0 failed; " +
+      "max consumer lag 2400 messages; p99 trade → lake 1180 ms",
+      "  consumer  RSS 200 → 230 MiB (+15.0 %, peak 230 MiB)  over 10 %",
+      "soak: did NOT hold: nothing lost or doubled, memory growth under 10 %",
+    ].join("\n"),
+  );
+});
