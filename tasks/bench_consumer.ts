@@ -175,7 +175,7 @@ async function queryableLatency(fromId: number) {
   const lakeRoot = await Deno.realPath(resolve(PROJECT_ROOT, LAKE_DIR));
   const db = await openConfinedDuckDB(":memory:", { allowedPaths: [`${lakeRoot}/`] });
   try {
-    const glob = `${lakeRoot}/**/*.parquet`;
+    const glob = `${lakeRoot}/pair=*/**/*.parquet`; // not _dlq/
     const [row] = (await db.connection.runAndReadAll(
       `select quantile_cont(ms, 0.5) as p50, quantile_cont(ms, 0.99) as p99, max(ms) as max, count(*) as samples
        from (select epoch_ms(lake_written_at) - epoch_ms(trade_time) as ms

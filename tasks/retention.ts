@@ -1,6 +1,7 @@
 /**
- * `deno task retention --days N [--dry-run]`: removes lake partitions whose trade date is more than N days old,
- * and says what it removed (or, with --dry-run, what it would remove).
+ * `deno task retention --days N [--dry-run]`: removes lake partitions whose trade date is more than N days old, and
+ * DLQ folders (`_dlq/received_date=…`) received more than N days ago, and says what it removed (or, with --dry-run,
+ * what it would remove).
  *
  * Permissions: read and write LAKE_DIR (data/parquet) only; no network.
  */
@@ -8,7 +9,7 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { loadStorageConfig } from "./lib/config.ts";
 import { runTask, UsageError } from "./lib/cli.ts";
-import { datePartitions, folderSize } from "./lib/lake/listing.ts";
+import { datePartitions, dlqDatePartitions, folderSize } from "./lib/lake/listing.ts";
 import { withLakeLock } from "./lib/lake/lake_lock.ts";
 import { expiredDates } from "./lib/lake/retention.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
@@ -28,12 +29,15 @@ async function main(): Promise<void> {
   const dryRun = values["dry-run"];
   const lakeDir = resolve(PROJECT_ROOT, loadStorageConfig(Deno.env).lakeDir);
 
-  const partitions = await datePartitions(lakeDir);
   const today = new Date().toISOString().slice(0, 10);
-  const expired = new Set(expiredDates(partitions.map((p) => p.tradeDate), today, days));
+  const dated = [
+    ...(await datePartitions(lakeDir)).map((p) => ({ date: p.tradeDate, path: p.path })),
+    ...(await dlqDatePartitions(lakeDir)).map((p) => ({ date: p.receivedDate, path: p.path })),
+  ];
+  const expired = new Set(expiredDates(dated.map((p) => p.date), today, days));
   let files = 0;
   let bytes = 0;
-  for (const partition of partitions.filter((p) => expired.has(p.tradeDate))) {
+  for (const partition of dated.filter((p) => expired.has(p.date))) {
     const size = await folderSize(partition.path);
     files += size.files;
     bytes += size.bytes;

@@ -27,6 +27,14 @@ gaps as (
   where status = 'open'
 ),
 
+dlq_events as (
+  select
+    pair,
+    window_start_at,
+    events
+  from marts.fct_dlq_events_5m
+),
+
 reconciliation as (
   -- kept by deno task reconcile: empty until it runs
   select
@@ -93,6 +101,15 @@ gaps_per_window as (
   group by pair, window_start_at
 ),
 
+dlq_per_window as (
+  select
+    pair,
+    window_start_at,
+    sum(events)::bigint as dlq_events
+  from dlq_events
+  group by pair, window_start_at
+),
+
 reconciliation_per_window as (
   select
     pair,
@@ -114,6 +131,7 @@ joined as (
     trades_per_window.last_ingested_at,
     latency_per_window.ingest_p99_ms,
     coalesce(gaps_per_window.gap_count, 0) as gap_count,
+    coalesce(dlq_per_window.dlq_events, 0)::bigint as dlq_events,
     coalesce(reconciliation_per_window.klines_checked, 0)::bigint as klines_checked,
     reconciliation_per_window.klines_matched
   from windows
@@ -127,6 +145,9 @@ joined as (
   left join gaps_per_window
     on windows.pair = gaps_per_window.pair
     and windows.window_start_at = gaps_per_window.window_start_at
+  left join dlq_per_window
+    on windows.pair = dlq_per_window.pair
+    and windows.window_start_at = dlq_per_window.window_start_at
   left join reconciliation_per_window
     on windows.pair = reconciliation_per_window.pair
     and windows.window_start_at = reconciliation_per_window.window_start_at
@@ -167,8 +188,7 @@ final as (
     measured.seconds_since_last_ingest,
     measured.open_gaps,
     measured.ingest_p99_ms,
-    -- the dead-letter queue is not in the lake yet
-    0::bigint as dlq_events,
+    measured.dlq_events,
     measured.klines_checked,
     -- share of the window's checked minutes whose candle equals the exchange's kline; null when none was checked
     measured.klines_matched / nullif(measured.klines_checked, 0) as kline_match_rate,

@@ -667,6 +667,9 @@ export const GOLDEN_MARTS: Record<string, GoldenMart> = {
   // Kept by `deno task reconcile`: a refresh only creates it, empty.
   "marts.fct_kline_reconciliation": { orderBy: "pair, minute_at", rows: [] },
 
+  // The golden lake has no _dlq files: the refresh reads its empty placeholder, so no dead-letter events anywhere.
+  "marts.fct_dlq_events_5m": { orderBy: "window_start_at, pair, reason, stage", rows: [] },
+
   // The latest window of each pair (00:05) against the default thresholds: both pairs are stale, BTCUSDT has gaps.
   "marts.fct_alert_conditions": {
     orderBy: "pair, kind",

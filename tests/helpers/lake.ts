@@ -1,5 +1,7 @@
 /** Small lakes for warehouse tests, written by the consumer's own writer. */
 import type { LakeRow } from "../../tasks/lib/lake/decode.ts";
+import { decodeDlqRecord } from "../../tasks/lib/lake/dlq_decode.ts";
+import { DlqWriter } from "../../tasks/lib/lake/dlq_writer.ts";
 import { LakeWriter } from "../../tasks/lib/lake/parquet_writer.ts";
 import { hivePartitionOf } from "../../tasks/lib/lake/partition.ts";
 
@@ -58,6 +60,33 @@ export async function writeLake(
   const writer = await LakeWriter.open(lakeDir);
   try {
     await writer.write(rows, options.kafkaPartition ?? 0, BigInt(first), options.writtenAtMs ?? Date.now());
+  } finally {
+    writer.close();
+  }
+}
+
+/**
+ * Writes DLQ records (values as on crypto.trades.dlq.v1, `stage` the record's header, `atMs` its Kafka timestamp)
+ * into the lake's _dlq folder as one flush of DLQ partition `kafkaPartition`, the way the consumer's DLQ sink would.
+ */
+export async function writeDlq(
+  lakeDir: string,
+  kafkaPartition: number,
+  firstOffset: number,
+  records: { value: string; stage?: string; atMs: number }[],
+): Promise<void> {
+  const rows = records.map((record, i) =>
+    decodeDlqRecord({
+      value: record.value,
+      stageHeader: record.stage,
+      timestampMs: record.atMs,
+      kafkaPartition,
+      kafkaOffset: BigInt(firstOffset + i),
+    })
+  );
+  const writer = await DlqWriter.open(lakeDir);
+  try {
+    await writer.write(rows, kafkaPartition, BigInt(firstOffset), Date.now());
   } finally {
     writer.close();
   }

@@ -1,13 +1,14 @@
 /**
  * The consumer end to end: records in crypto.trades.v1 → `deno task consumer` → Parquet files read back with DuckDB.
- * Every trade lands exactly once, across restarts and kill -9s, with exact decimals and the Hive partitions recognised.
+ * Every trade lands exactly once, across restarts and kill -9s, with exact decimals and the Hive partitions recognised;
+ * so does every record of crypto.trades.dlq.v1, in the lake's `_dlq` folder, which the trades' readers never see.
  * The trades are dated a year and more back, like a replay: the topics' LogAppendTime keeps retention from
  * deleting them before the consumer reads them.
  */
 import assert from "node:assert/strict";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Partitioners } from "kafkajs";
-import { tradeMessage } from "../../tasks/lib/ingest/envelope.ts";
+import { dlqMessage, tradeMessage } from "../../tasks/lib/ingest/envelope.ts";
 import { createKafka } from "../../tasks/lib/kafka/client.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../../tasks/lib/kafka/topics.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
@@ -34,7 +35,7 @@ Deno.test(
     const lakeDir = `data/parquet/test-${crypto.randomUUID()}`;
     const metricsPort = freePort();
     const env = { ...broker.env, LAKE_DIR: lakeDir, CONSUMER_METRICS_PORT: String(metricsPort), LOG_FORMAT: "json" };
-    const lakeGlob = `${PROJECT_ROOT}/${lakeDir}/**/*.parquet`;
+    const lakeGlob = `${PROJECT_ROOT}/${lakeDir}/pair=*/**/*.parquet`;
     const outputs: (() => string)[] = [];
     try {
       // A first run that stops cleanly part-way, then a second that finishes the topic.
@@ -50,6 +51,7 @@ Deno.test(
       outputs.push(output.text);
       const deadline = Date.now() + 90_000;
       while (await lakeCount(lakeGlob) < TRADES && Date.now() < deadline) await sleep(500);
+      await waitForDlqLake(broker.brokers, lakeDir);
       // Scraped while it runs: the second run's rows are the ones the first did not write.
       const firstRows = summaryOf(firstOutput.text()).rows;
       const metrics = await scrapeUntil(
@@ -111,12 +113,28 @@ Deno.test(
       assert.equal(seen.types.hour, "int32");
       assert.ok(seen.hours.length >= 5, `several hour partitions: ${seen.hours}`);
 
-      const dlq = await readTopic(broker.brokers, DLQ_TOPIC, (m) => m.length >= 3, 20_000);
-      const reasons = dlq.map((m) => JSON.parse(m.value).reason).sort();
+      // The consumer's own dead letters (they name their source record), beside the 5 fillTopic sent directly.
+      const dlq = await readTopic(broker.brokers, DLQ_TOPIC, (m) => m.length >= 8, 20_000);
+      const reasons = dlq.flatMap((m) => m.value.startsWith("{") ? [JSON.parse(m.value)] : [])
+        .filter((record) => record.source).map((record) => record.reason).sort();
       assert.deepEqual(reasons, ["invalid_symbol", "invalid_symbol", "malformed_json"]);
       const pairs = (await Array.fromAsync(Deno.readDir(`${PROJECT_ROOT}/${lakeDir}`)))
         .filter((e) => e.isDirectory).map((e) => e.name).sort();
-      assert.deepEqual(pairs, SYMBOLS.toSorted().map((s) => `pair=${s}`), "only real symbols became folders");
+      assert.deepEqual(
+        pairs,
+        ["_dlq", ...SYMBOLS.toSorted().map((s) => `pair=${s}`)],
+        "only real symbols became folders",
+      );
+      // The DLQ in the lake: the records sent directly and the consumer's own, each once, across the restart.
+      const dlqLake = await assertDlqLakeExactlyOnce(broker.brokers, lakeDir, logs);
+      assert.deepEqual(dlqLake.reasons, [
+        "consumer invalid_symbol 2",
+        "consumer malformed_json 1",
+        "producer invalid_decimal 2",
+        "producer malformed_json 1",
+        "producer unsubscribed_symbol 1",
+        "unknown undecodable_dlq_record 1",
+      ]);
       assert.ok(
         !await exists(`${PROJECT_ROOT}/data/parquet/x`),
         "a path-injection symbol wrote nothing beside the lake",
@@ -163,7 +181,7 @@ Deno.test(
     await fillTopic(broker.brokers);
     const lakeDir = `data/parquet/test-${crypto.randomUUID()}`;
     const env = { ...broker.env, LAKE_DIR: lakeDir };
-    const lakeGlob = `${PROJECT_ROOT}/${lakeDir}/**/*.parquet`;
+    const lakeGlob = `${PROJECT_ROOT}/${lakeDir}/pair=*/**/*.parquet`;
     const outputs: (() => string)[] = [];
     try {
       for (let kill = 0; kill < 5; kill++) {
@@ -180,11 +198,13 @@ Deno.test(
       outputs.push(output.text);
       const deadline = Date.now() + 90_000;
       while (await lakeCount(lakeGlob) < TRADES && Date.now() < deadline) await sleep(500);
+      await waitForDlqLake(broker.brokers, lakeDir);
       await sleep(1000); // a duplicate written late would show now
       consumer.kill("SIGTERM");
       assert.equal((await consumer.status).code, 0, output.text());
       await output.done;
       const logs = outputs.map((text, i) => `--- run ${i + 1}\n${text()}`).join("\n");
+      await assertDlqLakeExactlyOnce(broker.brokers, lakeDir, logs);
       const lake = await query(
         `select pair, count(*) as trades, count(distinct trade_id) as ids, min(trade_id) as first, max(trade_id) as last
        from read_parquet('${lakeGlob}', hive_partitioning = true, union_by_name = true) group by pair order by pair`,
@@ -208,7 +228,7 @@ Deno.test(
     assert.equal((await runDenoTask(["topics"], broker.env)).code, 0);
     const lakeDir = `data/parquet/test-${crypto.randomUUID()}`;
     const env = { ...broker.env, LAKE_DIR: lakeDir };
-    const lakeGlob = `${PROJECT_ROOT}/${lakeDir}/**/*.parquet`;
+    const lakeGlob = `${PROJECT_ROOT}/${lakeDir}/pair=*/**/*.parquet`;
     const outputs: (() => string)[] = [];
     const start = () => {
       const child = spawnTask("consumer", env);
@@ -289,7 +309,62 @@ async function fillTopic(brokers: { host: string; port: number }[], pauseMs = 0)
     await producer.send({ topic: TRADES_TOPIC, acks: -1, messages });
     if (pauseMs > 0) await sleep(pauseMs);
   }
+  // Dead letters as the producer sends them, and one the DLQ sink cannot read (kept, never dropped).
+  const dlq = [
+    dlqMessage("{not json", "malformed_json", "Unexpected token", START_MS),
+    dlqMessage('{"s":"BTCUSDT","p":"1e3"}', "invalid_decimal", "p", START_MS + 1000, "BTCUSDT"),
+    dlqMessage('{"s":"ETHUSDT","q":"-"}', "invalid_decimal", "q", START_MS + 2000, "ETHUSDT"),
+    dlqMessage('{"s":"DOGEUSDT"}', "unsubscribed_symbol", "DOGEUSDT", START_MS + 3000, "DOGEUSDT"),
+    { key: null, value: "not a DLQ record", timestamp: String(START_MS) },
+  ];
+  await producer.send({ topic: DLQ_TOPIC, acks: -1, messages: dlq });
   await producer.disconnect();
+}
+
+/** Records of crypto.trades.dlq.v1 (all of them: its offsets start at 0 and nothing expired). */
+async function dlqTopicRecords(brokers: { host: string; port: number }[]): Promise<number> {
+  const admin = createKafka(brokers, { quiet: true }).admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(DLQ_TOPIC)).reduce((sum, p) => sum + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits (up to 30 s) until the lake's `_dlq` holds as many rows as the DLQ topic has records. */
+async function waitForDlqLake(brokers: { host: string; port: number }[], lakeDir: string): Promise<void> {
+  const glob = `${PROJECT_ROOT}/${lakeDir}/_dlq/*/*.parquet`;
+  const deadline = Date.now() + 30_000;
+  while (await lakeCount(glob) < await dlqTopicRecords(brokers) && Date.now() < deadline) await sleep(500);
+}
+
+/**
+ * Every record of the DLQ topic is in `_dlq` once, by (partition, offset), and DuckDB reads the folder with its
+ * Hive date; returns the rows per stage and reason.
+ */
+async function assertDlqLakeExactlyOnce(
+  brokers: { host: string; port: number }[],
+  lakeDir: string,
+  logs: string,
+): Promise<{ reasons: string[] }> {
+  const glob = `${PROJECT_ROOT}/${lakeDir}/_dlq/*/*.parquet`;
+  const [totals] = await query(
+    `select count(*) as n, count(distinct (kafka_partition, kafka_offset)) as records,
+       count(*) filter (where received_date = received_at::date) as dated, min(typeof(received_at)) as type
+     from read_parquet('${glob}', hive_partitioning = true, hive_types = {'received_date': date})`,
+  );
+  const expected = await dlqTopicRecords(brokers);
+  assert.deepEqual(
+    [Number(totals!.n), Number(totals!.records), Number(totals!.dated), totals!.type],
+    [expected, expected, expected, "TIMESTAMP"],
+    logs,
+  );
+  const reasons = await query(
+    `select stage || ' ' || reason || ' ' || count(*) as line from read_parquet('${glob}') group by stage, reason
+     order by line`,
+  );
+  return { reasons: reasons.map((row) => String(row.line)) };
 }
 
 function price(id: number): string {
@@ -353,7 +428,7 @@ Deno.test(
     await using broker = await startTestBroker();
     assert.equal((await runDenoTask(["topics"], broker.env)).code, 0);
     const lakeDir = `data/parquet/test-${crypto.randomUUID()}`;
-    const lakeGlob = `${PROJECT_ROOT}/${lakeDir}/**/*.parquet`;
+    const lakeGlob = `${PROJECT_ROOT}/${lakeDir}/pair=*/**/*.parquet`;
     // A file where the BTCUSDT folder must go: every write of that pair fails (root ignores read-only modes).
     await Deno.mkdir(`${PROJECT_ROOT}/${lakeDir}`, { recursive: true });
     await Deno.writeTextFile(`${PROJECT_ROOT}/${lakeDir}/pair=BTCUSDT`, "not a folder");

@@ -8,7 +8,8 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { generateLakeSql } from "../../tasks/lib/bench/generated_lake.ts";
 import { refreshMarts, type RefreshSettings } from "../../tasks/lib/warehouse/builder.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
-import { type FixtureTrade, writeLake } from "../helpers/lake.ts";
+import { dlqMessage } from "../../tasks/lib/ingest/envelope.ts";
+import { type FixtureTrade, writeDlq, writeLake } from "../helpers/lake.ts";
 import { collectOutput, runDenoTask, spawnTask } from "../helpers/tasks.ts";
 
 const MINUTE = 60_000;
@@ -99,6 +100,16 @@ Deno.test("an incremental refresh after new and late trades equals a full rebuil
       firstOffset: 20_000,
       kafkaPartition: 1,
     });
+    // And the first dead letters: the DLQ tables are rebuilt on every run.
+    await writeDlq(
+      incremental.lake,
+      0,
+      0,
+      [T0 + 7 * MINUTE, T0 + 70 * MINUTE].map((atMs) => ({
+        value: dlqMessage("{}", "missing_field", "t", atMs, "ETHUSDT").value,
+        atMs,
+      })),
+    );
     const second = await refreshMarts(settings(incremental));
     assert.ok(second.status === "built", JSON.stringify(second));
     assert.equal(second.mode, "incremental");

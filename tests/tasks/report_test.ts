@@ -31,7 +31,7 @@ const EXPECTED_CHARTS: Record<string, Record<string, string[]>> = {
     "ingest latency chart": ["line", "dot", "rule"],
     "lake latency chart": ["line", "dot"],
     "freshness chart": ["line", "rule"],
-    "dlq chart": ["text"],
+    "dlq chart": ["rect"],
     "gaps chart": ["dot"],
     "lake files chart": ["rect"],
   },

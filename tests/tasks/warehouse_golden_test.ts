@@ -19,7 +19,8 @@ import {
   utcMs,
   writeGoldenLake,
 } from "../helpers/golden_lake.ts";
-import { type FixtureTrade, writeLake } from "../helpers/lake.ts";
+import { type FixtureTrade, writeDlq, writeLake } from "../helpers/lake.ts";
+import { dlqMessage } from "../../tasks/lib/ingest/envelope.ts";
 
 /** A lake folder and a database path for one test, both where the refresh task's permissions reach. */
 function testPaths() {
@@ -312,6 +313,98 @@ Deno.test("refreshMarts() rebuilding incrementally from midnight, then from a la
     assert.equal(third.rebuiltFrom, "2025-03-01 23:00:00");
     assert.deepEqual(notBuiltIncrementally(third.models), []);
     assert.deepEqual(await goldenDifferences(paths.duckdbPath), []);
+  } finally {
+    await paths.cleanUp();
+  }
+});
+
+/** A DLQ record as the consumer sends it (consumer.ts sendToDlq). */
+function consumerDlqValue(reason: string, atMs: number, offset: number): string {
+  const raw = "{not json";
+  return JSON.stringify({
+    schema_version: 1,
+    reason,
+    detail: "bad",
+    received_at_ms: atMs,
+    raw,
+    raw_length: raw.length,
+    raw_truncated: false,
+    symbol: null,
+    source: { topic: "crypto.trades.v1", partition: 0, offset: String(offset) },
+  });
+}
+
+Deno.test("refreshMarts() counts the lake's DLQ events per pair, window and reason, once each", async () => {
+  const paths = testPaths();
+  const at = (time: string) => utcMs(time);
+  const producer = (reason: Parameters<typeof dlqMessage>[1], time: string, symbol?: string) => ({
+    value: dlqMessage(`{"s":"${symbol ?? "?"}"}`, reason, "bad", at(time), symbol).value,
+    atMs: at(time),
+  });
+  const dlqMarts = () =>
+    withDatabase(paths.duckdbPath, async (connection) => ({
+      health: (await readRows(
+        connection,
+        "select pair || ' ' || strftime(window_start_at, '%H:%M') || ' ' || dlq_events as w " +
+          "from marts.fct_pipeline_health_5m order by pair, window_start_at",
+      )).map((row) => row.w),
+      byReason: (await readRows(
+        connection,
+        "select strftime(window_start_at, '%H:%M') || ' ' || pair || ' ' || reason || ' ' || stage || ' ' || events " +
+          "as e from marts.fct_dlq_events_5m order by window_start_at, pair, reason, stage",
+      )).map((row) => row.e),
+      alerts: (await readRows(
+        connection,
+        "select pair || ' ' || message as a from marts.fct_alert_conditions where kind = 'dlq_rate' order by pair",
+      )).map((row) => row.a),
+      trades: await martDifferences(connection, "marts.fct_trades_1m", GOLDEN_MARTS["marts.fct_trades_1m"]!),
+    }));
+  try {
+    await writeGoldenLake(paths.lake);
+    // DLQ partition 0: received across midnight, so one file per received date.
+    await writeDlq(paths.lake, 0, 0, [
+      producer("invalid_decimal", "2025-03-01 23:57:10.000", "BTCUSDT"),
+      producer("non_positive_price", "2025-03-01 23:58:00.000", "BTCUSDT"),
+      producer("malformed_json", "2025-03-02 00:01:00.000"),
+      { value: consumerDlqValue("malformed_json", at("2025-03-02 00:02:00.000"), 42), stage: "consumer", atMs: 0 },
+      // the consumer crashed before committing offset 42 and sent it again: one event
+      { value: consumerDlqValue("malformed_json", at("2025-03-02 00:02:05.000"), 42), stage: "consumer", atMs: 0 },
+      producer("stream_mismatch", "2025-03-02 00:06:00.000", "ETHUSDT"),
+    ]);
+    await writeDlq(paths.lake, 1, 0, [
+      producer("invalid_decimal", "2025-03-01 23:59:59.999", "BTCUSDT"),
+      { value: "not a DLQ record", atMs: at("2025-03-02 00:06:30.000") }, // undecodable, dated by Kafka
+    ]);
+    const files = (await Array.fromAsync(Deno.readDir(`${paths.lake}/_dlq/received_date=2025-03-02`))).map((e) =>
+      e.name
+    );
+    assert.deepEqual(files.sort(), ["dlq-0-00000000000000000000.parquet", "dlq-1-00000000000000000000.parquet"]);
+
+    await refreshPassingTests(settings(paths, { variables: { alert_dlq_per_5m: 0 } }));
+    const first = await dlqMarts();
+    assert.deepEqual(first.health, [
+      "BTCUSDT 23:55 3",
+      "BTCUSDT 00:00 0",
+      "BTCUSDT 00:05 0",
+      "ETHUSDT 23:55 0",
+      "ETHUSDT 00:00 0",
+      "ETHUSDT 00:05 1",
+    ]);
+    assert.deepEqual(first.byReason, [
+      "23:55 BTCUSDT invalid_decimal producer 2",
+      "23:55 BTCUSDT non_positive_price producer 1",
+      "00:00 unknown malformed_json consumer 1",
+      "00:00 unknown malformed_json producer 1",
+      "00:05 ETHUSDT stream_mismatch producer 1",
+      "00:05 unknown undecodable_dlq_record unknown 1",
+    ]);
+    assert.deepEqual(first.alerts, ["ETHUSDT 1 dead-letter events in 5 minutes"]);
+    assert.deepEqual(first.trades, [], "the _dlq files are not trades");
+
+    // A later flush: the DLQ models are tables, so an incremental refresh counts it too.
+    await writeDlq(paths.lake, 0, 6, [producer("invalid_decimal", "2025-03-02 00:03:00.000", "BTCUSDT")]);
+    await refreshPassingTests(settings(paths, { variables: { alert_dlq_per_5m: 0 } }));
+    assert.deepEqual((await dlqMarts()).health.slice(0, 2), ["BTCUSDT 23:55 3", "BTCUSDT 00:00 1"]);
   } finally {
     await paths.cleanUp();
   }

@@ -11,6 +11,7 @@ import { MAX_DLQ_RAW_CHARS, SCHEMA_VERSION } from "../ingest/envelope.ts";
 import { decodeRecord } from "./decode.ts";
 import { FlushError, LakeSink, OwnershipLostError, removeUncommitted, type RotationLimits } from "./lake_sink.ts";
 import { LakeWriter } from "./parquet_writer.ts";
+import { type DlqSinkSummary, startDlqSink } from "./dlq_sink.ts";
 import { type ConsumerMetrics, createConsumerMetrics } from "../metrics.ts";
 
 /** The consumer group whose committed offsets say what the lake holds. */
@@ -40,6 +41,10 @@ export interface ConsumerSettings {
   log?: (line: string, level?: "warn" | "error") => void;
   /** Updated as files are written and read when scraped. Default: a fresh registry nobody serves. */
   metrics?: ConsumerMetrics;
+  /** Also write crypto.trades.dlq.v1 into `<lakeDir>/_dlq/` (consumer group crypto-dlq-writer). Default: true. */
+  dlqSink?: boolean;
+  /** When the DLQ sink's buffers become files. Default: 10,000 rows or 5 s. */
+  dlqRotation?: Partial<RotationLimits>;
 }
 
 /** What the consumer did, printed as JSON at shutdown. */
@@ -52,6 +57,8 @@ export interface ConsumerSummary {
   unwrittenPartitions: number[];
   /** Largest resident set size seen (sampled with each progress line and at the end). */
   peakRssBytes: number;
+  /** What the DLQ sink wrote to `_dlq/`; absent when it was switched off. */
+  dlqLake?: DlqSinkSummary;
 }
 
 /** Runs until `signal` aborts, then writes and commits what is buffered and returns the summary. */
@@ -74,6 +81,9 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   const dlq = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   const admin = kafka.admin();
   await Promise.all([consumer.connect(), dlq.connect(), admin.connect()]);
+  const dlqSink = settings.dlqSink === false
+    ? undefined
+    : await startDlqSink(kafka, admin, { lakeDir: settings.lakeDir, rotation: settings.dlqRotation, log });
 
   const summary: ConsumerSummary = {
     rows: 0,
@@ -231,6 +241,9 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     log(`${error.message}; nothing was committed, so a restart writes these records again`, "error");
   });
   await consumer.disconnect();
+  // After the trades: DLQ records the last flush sent are in the topic by now; those it has not read wait for the
+  // next run.
+  if (dlqSink) summary.dlqLake = await dlqSink.stop();
   await Promise.all([dlq.disconnect(), admin.disconnect()]);
   writer.close();
   summary.peakRssBytes = Math.max(summary.peakRssBytes, Deno.memoryUsage().rss);

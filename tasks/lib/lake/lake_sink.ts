@@ -9,7 +9,6 @@
 import { join } from "node:path";
 import type { LakeRow } from "./decode.ts";
 import { parseLakeFileName } from "./partition.ts";
-import type { LakeWriter } from "./parquet_writer.ts";
 
 /** When a partition's buffer becomes files. */
 export interface RotationLimits {
@@ -24,8 +23,22 @@ export function shouldRotate(rows: number, ageMs: number, limits: RotationLimits
   return rows >= limits.maxRows || (rows > 0 && ageMs >= limits.maxAgeMs);
 }
 
-interface PartitionBuffer {
-  rows: LakeRow[];
+/**
+ * Writes one flush of a Kafka partition's rows as files and returns the files now visible (a `LakeWriter` for
+ * trades, a `DlqWriter` for dead letters). `mayPublish` is asked just before each file becomes visible.
+ */
+export interface RowWriter<Row> {
+  write(
+    rows: Row[],
+    kafkaPartition: number,
+    firstOffset: bigint,
+    writtenAtMs: number,
+    mayPublish: () => boolean,
+  ): Promise<string[]>;
+}
+
+interface PartitionBuffer<Row> {
+  rows: Row[];
   /** Offset of the first record handled since the last commit: where to resume if writing fails. */
   firstOffset: bigint | undefined;
   /** Offset of the last record handled (written or sent to the DLQ), or undefined when none since the commit. */
@@ -66,12 +79,12 @@ export interface FlushOutcome {
   committedOffset: bigint;
 }
 
-/** Per-partition buffers in front of a {@link LakeWriter}. */
-export class LakeSink {
-  #buffers = new Map<number, PartitionBuffer>();
+/** Per-partition buffers in front of a {@link RowWriter}: trade rows by default. */
+export class LakeSink<Row extends { kafkaOffset: bigint } = LakeRow> {
+  #buffers = new Map<number, PartitionBuffer<Row>>();
 
   constructor(
-    private readonly writer: LakeWriter,
+    private readonly writer: RowWriter<Row>,
     private readonly commit: (partition: number, nextOffset: bigint) => Promise<void>,
     private readonly limits: RotationLimits,
     /** Whether this consumer still owns `partition`: asked before each file is published. */
@@ -86,7 +99,7 @@ export class LakeSink {
   }
 
   /** Records a handled record: `row` to write, or null when it went to the DLQ (its offset still counts). */
-  add(partition: number, offset: bigint, row: LakeRow | null, nowMs: number): void {
+  add(partition: number, offset: bigint, row: Row | null, nowMs: number): void {
     let buffer = this.#buffers.get(partition);
     if (!buffer) {
       buffer = { rows: [], firstOffset: undefined, lastOffset: undefined, firstArrivedMs: nowMs };
@@ -120,7 +133,7 @@ export class LakeSink {
     this.#buffers.clear();
   }
 
-  async #flush(partition: number, buffer: PartitionBuffer, nowMs: number): Promise<FlushOutcome> {
+  async #flush(partition: number, buffer: PartitionBuffer<Row>, nowMs: number): Promise<FlushOutcome> {
     const rows = buffer.rows;
     const lastOffset = buffer.lastOffset!;
     let files: string[];
@@ -146,22 +159,37 @@ export class LakeSink {
   }
 }
 
+/** How a sink's files are named: `part-…` for trades, `dlq-…` for dead letters. */
+export interface FileNaming {
+  parse(name: string): { kafkaPartition: number; firstOffset: bigint } | undefined;
+  /** The start of the temporary name of a file of Kafka `partition` being written (ends in `.tmp`). */
+  temporaryPrefix(partition: number): string;
+}
+
+/** The trade files' names: `part-<partition>-<offset>.parquet`, written as `.part-….parquet.tmp`. */
+export const TRADE_FILES: FileNaming = {
+  parse: parseLakeFileName,
+  temporaryPrefix: (partition) => `.part-${partition}-`,
+};
+
 /**
- * Deletes lake files of Kafka `partition` whose first offset is at or beyond `committedOffset` (written, never
- * committed), and temporary files left by a crash. Returns the removed paths.
+ * Deletes files under `dir` of Kafka `partition` (named as `naming` says, trade files by default) whose first
+ * offset is at or beyond `committedOffset` (written, never committed), and temporary files left by a crash. Files
+ * named otherwise, such as another sink's, are left alone. Returns the removed paths.
  */
 export async function removeUncommitted(
-  lakeDir: string,
+  dir: string,
   partition: number,
   committedOffset: bigint,
+  naming: FileNaming = TRADE_FILES,
 ): Promise<string[]> {
   const removed: string[] = [];
-  for await (const path of walkFiles(lakeDir)) {
+  for await (const path of walkFiles(dir)) {
     const name = path.slice(path.lastIndexOf("/") + 1);
-    const parsed = parseLakeFileName(name);
+    const parsed = naming.parse(name);
     const leftover = parsed
       ? parsed.kafkaPartition === partition && parsed.firstOffset >= committedOffset
-      : name.startsWith(`.part-${partition}-`) && name.endsWith(".tmp");
+      : name.startsWith(naming.temporaryPrefix(partition)) && name.endsWith(".tmp");
     if (leftover) {
       await Deno.remove(path);
       removed.push(path);

@@ -1,5 +1,6 @@
 /** Finding the lake's Hive partition folders and their files. */
 import { join } from "node:path";
+import { DLQ_FOLDER } from "./dlq_schema.ts";
 
 /** One `pair=…/trade_date=…` folder of the lake. */
 export interface DatePartition {
@@ -37,6 +38,33 @@ export async function hourPartitions(lakeDir: string): Promise<HourPartition[]> 
     }
   }
   return found;
+}
+
+/** One `_dlq/received_date=…` folder of the lake. */
+export interface DlqDatePartition {
+  receivedDate: string;
+  path: string;
+}
+
+/** Every `_dlq/received_date=…` folder under `lakeDir` (none when there is no DLQ file yet), sorted. */
+export async function dlqDatePartitions(lakeDir: string): Promise<DlqDatePartition[]> {
+  const found: DlqDatePartition[] = [];
+  for (const entry of await listDirs(join(lakeDir, DLQ_FOLDER))) {
+    const receivedDate = /^received_date=(.+)$/.exec(entry)?.[1];
+    if (receivedDate !== undefined) found.push({ receivedDate, path: join(lakeDir, DLQ_FOLDER, entry) });
+  }
+  return found.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** Every visible DLQ Parquet file under `lakeDir` (hidden temporary files excluded), in path order. */
+export async function dlqFiles(lakeDir: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const date of await dlqDatePartitions(lakeDir)) {
+    for (const name of await fileNames(date.path)) {
+      if (!name.startsWith(".") && name.endsWith(".parquet")) files.push(join(date.path, name));
+    }
+  }
+  return files;
 }
 
 /** The names of the plain files in a folder. */

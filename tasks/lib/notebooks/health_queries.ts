@@ -192,15 +192,26 @@ const HEALTH_SQL = `
   where ${inWindow("window_start_at")}
   order by pair, window_start_at`;
 
-// The health mart counts DLQ events per window but not yet per reason (the DLQ topic is not in the lake yet), so
-// every event is one reason for now; the chart already splits by reason.
+// Every pair's dead-letter events by reason (most have no pair), per window. A window without events has no row in
+// the DLQ mart; when the whole window has none, the health windows give zero rows, so the chart says so.
 const DLQ_SQL = `
-  select ${epochMs("window_start_at")} as window_start_ms, ${epochMs("window_end_at")} as window_end_ms,
-    'all reasons' as reason, sum(dlq_events)::double as events
-  from marts.fct_pipeline_health_5m
-  where ${inWindow("window_start_at")}
-  group by all
-  order by window_start_ms`;
+  with events as (
+    select ${epochMs("window_start_at")} as window_start_ms, ${epochMs("window_end_at")} as window_end_ms,
+      reason, sum(events)::double as events
+    from marts.fct_dlq_events_5m
+    where ${inWindow("window_start_at")}
+    group by all
+  ),
+  quiet as (
+    select distinct ${epochMs("window_start_at")} as window_start_ms, ${epochMs("window_end_at")} as window_end_ms,
+      'all reasons' as reason, 0::double as events
+    from marts.fct_pipeline_health_5m
+    where ${inWindow("window_start_at")} and not exists (select 1 from events)
+  )
+  select * from events
+  union all
+  select * from quiet
+  order by window_start_ms, reason`;
 
 // Open gaps always matter, whenever they began; healed ones only within the window.
 const GAPS_SQL = `

@@ -6,11 +6,12 @@
  * The lake is read under the shared lake lock, so compaction never swaps files under a build.
  */
 import { createHash } from "node:crypto";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { type DuckDB, openConfinedDuckDB, sqlString, sqlStringList } from "../duckdb.ts";
 import { withLakeLock } from "../lake/lake_lock.ts";
-import { type LakeFile, lakeFiles } from "../lake/listing.ts";
+import { dlqFiles, type LakeFile, lakeFiles } from "../lake/listing.ts";
+import { DLQ_FOLDER, emptyDlqSelect } from "../lake/dlq_schema.ts";
 import { type AlertChanges, updateAlerts } from "./alerts.ts";
 import { earliestChangedHour, type SeenFile, timestampLiteral } from "./changes.ts";
 import { loadModels, type Model, type SingularTest } from "./models.ts";
@@ -97,7 +98,8 @@ export async function refreshMarts(settings: RefreshSettings): Promise<RefreshRe
       const lakeRoot = await Deno.realPath(settings.lakeDir).catch(() => undefined);
       const lake = lakeRoot === undefined ? [] : await lakeFiles(lakeRoot);
       if (lakeRoot === undefined || lake.length === 0) return { status: "empty", lakeDir: settings.lakeDir };
-      return await buildAndPublish(settings, models, singularTests, lakeRoot, lake);
+      const dlq = await dlqFiles(lakeRoot);
+      return await buildAndPublish(settings, models, singularTests, lakeRoot, lake, dlq);
     });
   } finally {
     lock.close();
@@ -110,6 +112,7 @@ async function buildAndPublish(
   singularTests: SingularTest[],
   lakeRoot: string,
   lake: LakeFile[],
+  dlq: string[],
 ): Promise<RefreshResult> {
   const started = performance.now();
   const log = settings.log ?? (() => {});
@@ -152,6 +155,10 @@ async function buildAndPublish(
       ? undefined
       : timestampLiteral(changedHour - (settings.lookbackMinutes ?? 5) * 60_000);
     await setVariables(connection, settings.variables ?? {}, timestampLiteral(nowMs));
+    // The DLQ models are tables rebuilt every run, so they read every DLQ file; read_parquet fails on a glob that
+    // matches nothing, hence the empty file when the lake has none.
+    const emptyDlq = dlq.length > 0 ? "" : await writeEmptyDlqFile(connection, emptyDlqDir(files.building));
+    await connection.run(`set variable dlq_files = ${sqlStringList(dlqFilesToRead(lakeRoot, dlq, emptyDlq))}`);
 
     endPhase("prepare");
     const lakeSource = (since?: string) => lakeFilesToRead(lakeRoot, lake, since);
@@ -196,6 +203,9 @@ async function buildAndPublish(
   } finally {
     clearTimeout(timer);
     db?.close();
+    await Deno.remove(emptyDlqDir(files.building), { recursive: true }).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
     if (!published) await discardBuild(files);
   }
 }
@@ -362,6 +372,31 @@ export function lakeFilesToRead(lakeRoot: string, lake: readonly LakeFile[], sin
   const fromHourMs = Math.floor(Date.parse(`${since.replace(" ", "T")}Z`) / 3_600_000) * 3_600_000;
   const files = lake.filter((file) => file.hourStartMs >= fromHourMs).map((file) => file.path);
   return files.length > 0 ? files : everything;
+}
+
+/**
+ * The DLQ files a build reads (`dlq_files` in sources.lake_dlq_events): every `_dlq` file as one glob, or, when the
+ * lake has none, `emptyFile` (no rows, the same columns), since read_parquet fails on a glob that matches nothing.
+ */
+export function dlqFilesToRead(lakeRoot: string, dlq: readonly string[], emptyFile: string): string[] {
+  return dlq.length > 0 ? [`${lakeRoot}/${DLQ_FOLDER}/received_date=*/*.parquet`] : [emptyFile];
+}
+
+/** Where a build keeps its empty DLQ file: beside its private copy of the database, removed when the build ends. */
+function emptyDlqDir(building: string): string {
+  return `${building}.empty_dlq`;
+}
+
+/**
+ * Writes a Parquet file with the DLQ files' columns and no rows into `dir` (in the database's folder, the only place
+ * a refresh may write), under a `received_date=` folder like the real ones, so the source keeps the same columns.
+ */
+async function writeEmptyDlqFile(connection: DuckDBConnection, dir: string): Promise<string> {
+  const folder = join(dir, "received_date=1970-01-01");
+  await Deno.mkdir(folder, { recursive: true });
+  const path = join(folder, "empty.parquet");
+  await connection.run(`copy (${emptyDlqSelect()}) to ${sqlString(path)} (format parquet)`);
+  return path;
 }
 
 /** Rows from `since` on, for the incremental models' column types. */

@@ -1,12 +1,13 @@
 /**
  * A marts database for the notebook tests: 40 minutes of two pairs with a price walk, both taker sides, a few
- * hundred trades, a gap, a latency spike past the warn threshold and several lake files per hour, refreshed by the
- * real mart builder. Deterministic: the same trades every run.
+ * hundred trades, a gap, a latency spike past the warn threshold, several lake files per hour and a few dead-letter
+ * events of three reasons, refreshed by the real mart builder. Deterministic: the same trades every run.
  */
 import { refreshMarts } from "../../../../tasks/lib/warehouse/builder.ts";
 import { PROJECT_ROOT } from "../../../../tasks/lib/paths.ts";
 import { utcMs } from "../../../helpers/golden_lake.ts";
-import { type FixtureTrade, writeLake } from "../../../helpers/lake.ts";
+import { dlqMessage } from "../../../../tasks/lib/ingest/envelope.ts";
+import { type FixtureTrade, writeDlq, writeLake } from "../../../helpers/lake.ts";
 
 /** The first minute of the fixture, UTC. */
 export const FIXTURE_START_MS = utcMs("2025-03-01 23:30:00.000");
@@ -78,6 +79,15 @@ export async function writeFixtureDatabase(paths: FixturePaths): Promise<void> {
       await writeLake(paths.lakeDir, flush, { kafkaPartition: partition, firstOffset, writtenAtMs: startMs + 61_000 });
     }
   }
+  await writeDlq(
+    paths.lakeDir,
+    0,
+    0,
+    FIXTURE_DLQ.map(([minute, reason, symbol]) => {
+      const atMs = FIXTURE_START_MS + minute * 60_000 + 7_000;
+      return { value: dlqMessage('{"e":"trade"}', reason, "bad", atMs, symbol).value, atMs };
+    }),
+  );
   const result = await refreshMarts({
     lakeDir: paths.lakeDir,
     duckdbPath: paths.duckdbPath,
@@ -86,6 +96,16 @@ export async function writeFixtureDatabase(paths: FixturePaths): Promise<void> {
   });
   if (result.status !== "built") throw new Error(`Cannot build the fixture marts: refresh says ${result.status}`);
 }
+
+/** The fixture's dead-letter events: minute of the fixture, reason, symbol. */
+export const FIXTURE_DLQ: readonly [number, "malformed_json" | "invalid_decimal" | "missing_field", string?][] = [
+  [3, "malformed_json"],
+  [4, "malformed_json"],
+  [12, "invalid_decimal", "BTCUSDT"],
+  [13, "invalid_decimal", "BTCUSDT"],
+  [14, "missing_field", "ETHUSDT"],
+  [31, "malformed_json"],
+];
 
 /** A small deterministic PRNG (mulberry32), so the fixture is the same on every run. */
 function mulberry32(seed: number): () => number {

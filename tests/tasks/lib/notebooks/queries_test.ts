@@ -70,7 +70,18 @@ Deno.test("loadMarket() and loadHealth() read the fixture marts into numbers", a
         ["BTCUSDT", 3, "open"],
         ["ETHUSDT", 3, "open"],
       ]);
-      assert.ok(health.dlq.length > 0 && health.dlq.every((d) => d.events === 0));
+      // The fixture's dead letters by window and reason: 23:30 two malformed, 23:40 two invalid decimals and a missing
+      // field, 24:00 one malformed.
+      assert.deepEqual(
+        health.dlq.map((d) => `${d.windowStartAt.toISOString().slice(11, 16)} ${d.reason} ${d.events}`),
+        [
+          "23:30 malformed_json 2",
+          "23:40 invalid_decimal 2",
+          "23:40 missing_field 1",
+          "00:00 malformed_json 1",
+        ],
+      );
+      assert.equal(health.health.reduce((sum, w) => sum + w.dlqEvents, 0), 3, "the pairs' own events");
       assert.equal(health.lakeHours.reduce((sum, h) => sum + h.files, 0), 2 * FIXTURE_MINUTES); // a file per pair and minute
       assert.ok(health.lakeHours.every((h) => h.bytes > 0));
       assert.deepEqual(health.thresholds, params.thresholds);
