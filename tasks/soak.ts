@@ -1,8 +1,8 @@
 /**
  * `deno task soak [--minutes N] [--rate R]`: the full pipeline at R trades/s (default 2,000) for N minutes (default
  * 15) with a refresh every minute, on a broker and folders of its own (data/*\/soak, port 19192). It reports the
- * resident memory of the exchange, the producer and the consumer after a warm-up and at the end (the goal: growth
- * under 10 %), the largest consumer lag, the end-to-end p99 (trade time → lake file) and whether any trade was lost
+ * resident memory of the producer and the consumer (and, for information, the local exchange) after a warm-up and at
+ * the end (the goal: growth under 10 %), the largest consumer lag, the end-to-end p99 (trade time → lake file) and whether any trade was lost
  * or doubled. Prints the report and one JSON line; exit code 0 when it held, 1 when not.
  *
  * Permissions: run deno (each component is a task with its own permissions) and ps (memory); read deno.json and
@@ -59,6 +59,8 @@ async function main(): Promise<number> {
       `--rate=${rate}`,
       "--wait-for-client",
       "--progress-interval=0",
+      // The fake exchange keeps trades for REST backfill; a bounded history keeps its own memory flat.
+      "--history=100000",
     ], {});
     services.push(exchange);
     const port = await exchange.waitForLine(listeningPort, 30_000, signal);
