@@ -37,7 +37,7 @@ export async function readTopic(
             partition: batch.partition,
             offset: message.offset,
             key: message.key?.toString() ?? null,
-            value: message.value!.toString(),
+            value: message.value?.toString() ?? "", // a tombstone has no value
           });
         }
         return Promise.resolve();

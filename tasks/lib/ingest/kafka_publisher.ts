@@ -3,10 +3,13 @@
  * brokers have acknowledged it (acks from all in-sync replicas).
  *
  * One batch at a time because kafkajs's idempotent producer can lose messages when sends overlap; batches of
- * thousands keep throughput high anyway. A failed batch is retried as a whole with backoff until it lands or
- * the publisher is closed, so the order of acknowledgements always equals the order of enqueueing.
+ * thousands keep throughput high anyway. Each send holds one partition: kafkajs tracks a send of several partitions
+ * per broker, so when a leader moves between its retries (a broker stopping or killed) a partition is skipped,
+ * silently lost, or sent again under new sequence numbers, which the broker cannot recognise as a repeat. A failed
+ * send of one partition is retried with backoff until it lands or the publisher is closed; kafkajs then reuses its
+ * sequence numbers and the broker drops what it already has. Acknowledgements come per batch, in enqueue order.
  */
-import { CompressionTypes, type Producer } from "kafkajs";
+import { CompressionTypes, type Message, type Producer } from "kafkajs";
 import type { OutgoingMessage } from "./envelope.ts";
 import { backoffDelayMs } from "./backoff.ts";
 
@@ -27,8 +30,13 @@ export interface PublisherOptions<Meta> {
   compression?: "gzip" | "none";
   /** Called in enqueue order with every acknowledged message. */
   onAcked: (messages: QueuedMessage<Meta>[]) => void;
-  /** Called when a batch failed and will be retried. */
+  /** Called when a send failed and will be retried. */
   onRetry?: (error: Error, attempt: number) => void;
+  /**
+   * The partition of a message (kafkajs's partitioner over the topic's partitions), sent with it. Default: none,
+   * and messages are grouped by key instead, which keeps keyed messages to one partition per send.
+   */
+  partitionOf?: (topic: string, message: OutgoingMessage) => number;
 }
 
 /** Batches messages into a kafkajs producer. */
@@ -111,16 +119,26 @@ export class KafkaPublisher<Meta> {
   }
 
   async #send(batch: QueuedMessage<Meta>[]): Promise<boolean> {
-    const byTopic = new Map<string, OutgoingMessage[]>();
+    const partitionOf = this.options.partitionOf;
+    const sends = new Map<string, { topic: string; messages: Message[] }>();
     for (const { topic, message } of batch) {
-      const messages = byTopic.get(topic) ?? byTopic.set(topic, []).get(topic)!;
-      messages.push(message);
+      const partition = partitionOf?.(topic, message);
+      const group = `${topic}\0${partition ?? message.key}`;
+      const send = sends.get(group) ?? sends.set(group, { topic, messages: [] }).get(group)!;
+      send.messages.push(partition === undefined ? message : { ...message, partition });
     }
-    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    for (const send of sends.values()) {
+      if (!await this.#sendPartition(send)) return false;
+    }
+    return true;
+  }
+
+  async #sendPartition(topicMessages: { topic: string; messages: Message[] }): Promise<boolean> {
     const compression = this.options.compression === "none" ? CompressionTypes.None : CompressionTypes.GZIP;
     for (let attempt = 0;; attempt++) {
       try {
-        const sent = this.producer.sendBatch({ topicMessages, acks: -1, compression }).then(() => "sent" as const);
+        const sent = this.producer.sendBatch({ topicMessages: [topicMessages], acks: -1, compression })
+          .then(() => "sent" as const);
         if (await Promise.race([sent, this.#whenAbandoned]) === "abandoned") return false;
         return true;
       } catch (error) {

@@ -84,14 +84,8 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   if (recovery.replayed > 0) log(`recovered ${recovery.replayed} trades acknowledged after the last saved state`);
   const live = GapTracker.restore(acked.snapshot());
 
-  // 2. Connect to Kafka. The producer's own client never gives up on an unreachable cluster (kafkajs's advice for
-  //    the idempotent producer): a send kafkajs abandons is sent again whole, and the partitions that the brokers had
-  //    acknowledged before the outage would then be written twice, under new sequence numbers.
-  const producerClient = createKafka(settings.kafka.brokers, {
-    clientId: "crypto-producer",
-    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
-  });
-  const producer = producerClient.producer({
+  // 2. Connect to Kafka.
+  const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
@@ -100,6 +94,12 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   await producer.connect();
   const admin = kafka.admin();
   await admin.connect();
+  // Each send holds one partition (see KafkaPublisher), placed by kafkajs's own partitioner over the partitions the
+  // topics have now; partitions added while running are used from the next start.
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitions = new Map(
+    (await admin.fetchTopicMetadata({ topics: [TRADES_TOPIC, DLQ_TOPIC] })).topics.map((t) => [t.name, t.partitions]),
+  );
 
   const counters = {
     trades: Object.fromEntries(exchange.symbols.map((s) => [s, 0])) as Record<string, number>,
@@ -114,6 +114,7 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   const lastTradeTimeMs = new Map<string, number>();
   const publisher = new KafkaPublisher<Meta>(producer, {
     compression: options.compression,
+    partitionOf: (topic, message) => partitioner({ topic, partitionMetadata: partitions.get(topic)!, message }),
     onRetry: (error, attempt) => log(`Kafka send failed (${error.message}); retry ${attempt + 1}`, "warn"),
     onAcked: (messages) => {
       const now = Date.now();

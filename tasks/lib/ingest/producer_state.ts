@@ -9,6 +9,7 @@
 import { dirname } from "node:path";
 import type { Kafka } from "kafkajs";
 import { TaskError } from "../cli.ts";
+import { decodeRecord } from "../lake/decode.ts";
 import type { TradeEnvelope } from "./envelope.ts";
 import type { TrackerSnapshot } from "./gap_tracker.ts";
 
@@ -77,6 +78,10 @@ export const COLD_START_SCAN = 1_000_000;
 /**
  * Replays every trade envelope in `topic` from `offsets` (or, without them, the last {@link COLD_START_SCAN}
  * messages of each partition) to the current end, and returns the end offsets reached.
+ *
+ * Only records the consumer takes into the lake count: the topic may hold records no producer of ours wrote (a
+ * tombstone, bad JSON, an unknown envelope version, a trade id beyond 2^53), which the consumer sends to the DLQ.
+ * They must neither stop the replay nor reach the gap tracker, where a foreign id would pass for a trade we hold.
  */
 export async function replayTopicTail(
   kafka: Kafka,
@@ -125,8 +130,11 @@ export async function replayTopicTail(
           const offset = BigInt(message.offset);
           if (offset < start) continue;
           if (offset >= end) break;
-          apply(JSON.parse(message.value!.toString()) as TradeEnvelope);
-          replayed++;
+          const value = message.value?.toString() ?? null;
+          if ("row" in decodeRecord(value, batch.partition, offset)) {
+            apply(JSON.parse(value!) as TradeEnvelope);
+            replayed++;
+          }
           if (offset + 1n >= end) remaining.delete(batch.partition);
         }
         if (remaining.size === 0) finished();

@@ -148,8 +148,10 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     }
   };
 
-  // On every assignment: forget every buffer (kafkajs reads each assigned partition again from its committed offset),
-  // and remove files a partition wrote but never committed, before any of its records are written again.
+  // On every assignment: forget every buffer, remove files a partition wrote but never committed, and read each
+  // assigned partition again from the committed offset that clean-up went by. kafkajs took its own before this join,
+  // and a commit of the previous assignment can land in between (a coordinator moving to another broker): reading
+  // from kafkajs's older offset would write again records the lake already holds.
   consumer.on(consumer.events.REBALANCING, () => {
     rebalancing = true;
   });
@@ -162,9 +164,11 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
       const committed = await committedLakeOffsets(admin);
       for (const partition of assigned) {
         owned.add(partition);
-        const removed = await removeUncommitted(writer.lakeDir, partition, committed.get(partition) ?? 0n);
+        const offset = committed.get(partition);
+        const removed = await removeUncommitted(writer.lakeDir, partition, offset ?? 0n);
         summary.removedUncommitted += removed.length;
         if (removed.length > 0) log(`removed ${removed.length} uncommitted files of partition ${partition}`);
+        if (offset !== undefined) consumer.seek({ topic: TRADES_TOPIC, partition, offset: String(offset) });
       }
     });
   });

@@ -127,9 +127,12 @@ export async function startDlqSink(kafka: Kafka, admin: Admin, settings: DlqSink
       const committed = await committedDlqOffsets(admin);
       for (const partition of assigned) {
         owned.add(partition);
-        const removed = await removeUncommitted(dlqRoot, partition, committed.get(partition) ?? 0n, DLQ_FILES);
+        const offset = committed.get(partition);
+        const removed = await removeUncommitted(dlqRoot, partition, offset ?? 0n, DLQ_FILES);
         summary.removedUncommitted += removed.length;
         if (removed.length > 0) log(`DLQ sink: removed ${removed.length} uncommitted files of partition ${partition}`);
+        // From the offset the clean-up went by, not kafkajs's own from before the join (see consumer.ts).
+        if (offset !== undefined) consumer.seek({ topic: DLQ_TOPIC, partition, offset: String(offset) });
       }
     });
   });
