@@ -24,7 +24,7 @@ const BARE = /^(?:--allow-(?:net|read|write|run|env|ffi|sys|import)|-[RWNES])$/;
  * its own narrow flags, through taskArgs), reads fixtures and the lake anywhere under the project, and reads
  * arbitrary environment variables through helpers. It still reaches only loopback and writes only data/.
  */
-const BROAD_TASKS = new Set(["test"]);
+const BROAD_TASKS = new Set(["test", "test:faults"]); // test:faults is the suite of tests/faults/, with the same flags
 const DUCKDB_DENIED = /Permission Error: Cannot access (?:file|directory) ".*" - file system operations are disabled/;
 
 function denoJsonTasks(): Map<string, string> {
