@@ -7,7 +7,7 @@
 import { type DuckDBAppender, DuckDBTimestampValue } from "@duckdb/node-api";
 import { join } from "node:path";
 import { type DuckDB, openConfinedDuckDB, sqlString } from "../duckdb.ts";
-import { fsync } from "./durable.ts";
+import { publishFile } from "./durable.ts";
 import { DLQ_COLUMNS, dlqColumnDefinitions, dlqDir, dlqFileName, type DlqRow, receivedDateOf } from "./dlq_schema.ts";
 import { PublishRefusedError } from "./parquet_writer.ts";
 import type { RowWriter } from "./lake_sink.ts";
@@ -58,14 +58,8 @@ export class DlqWriter implements RowWriter<DlqRow> {
         `copy (select * from staging order by kafka_offset) to ${sqlString(temporary)} ` +
           "(format parquet, compression zstd)",
       );
-      await fsync(temporary);
-      if (!mayPublish()) {
-        await Deno.remove(temporary);
-        throw new PublishRefusedError(kafkaPartition);
-      }
       const final = join(dir, name);
-      await Deno.rename(temporary, final);
-      await fsync(dir);
+      if (!await publishFile(temporary, final, mayPublish)) throw new PublishRefusedError(kafkaPartition);
       written.push(final);
     }
     return written;

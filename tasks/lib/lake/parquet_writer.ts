@@ -17,7 +17,7 @@ import {
 import { join } from "node:path";
 import { DECIMALS, parseUnits } from "../decimal.ts";
 import { type DuckDB, openConfinedDuckDB, sqlString } from "../duckdb.ts";
-import { fsync } from "./durable.ts";
+import { publishFile } from "./durable.ts";
 import { ensureLakeLockFile } from "./lake_lock.ts";
 import type { LakeRow } from "./decode.ts";
 import { lakeFileName, partitionDir, partitionKey } from "./partition.ts";
@@ -137,14 +137,8 @@ export class LakeWriter {
             sqlString(temporary)
           } (format parquet, compression zstd)`,
       );
-      await fsync(temporary);
-      if (!mayPublish()) {
-        await Deno.remove(temporary);
-        throw new PublishRefusedError(kafkaPartition);
-      }
       const final = join(dir, name);
-      await Deno.rename(temporary, final);
-      await fsync(dir);
+      if (!await publishFile(temporary, final, mayPublish)) throw new PublishRefusedError(kafkaPartition);
       written.push(final);
     }
     return written;
