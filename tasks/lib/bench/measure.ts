@@ -29,3 +29,36 @@ export function round(value: number | null): number | null {
   if (value === null) return null;
   return Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 100) / 100;
 }
+
+/**
+ * A uniform random sample of at most `capacity` values from a stream of any length (Algorithm R), so a
+ * long-running process can report quantiles in fixed memory. `count` is every value offered.
+ */
+export class ReservoirSample {
+  readonly #values: Float64Array;
+  #count = 0;
+
+  constructor(readonly capacity = 50_000, private readonly random: () => number = Math.random) {
+    this.#values = new Float64Array(capacity);
+  }
+
+  add(value: number): void {
+    if (this.#count < this.capacity) {
+      this.#values[this.#count] = value;
+    } else {
+      const slot = Math.floor(this.random() * (this.#count + 1));
+      if (slot < this.capacity) this.#values[slot] = value;
+    }
+    this.#count++;
+  }
+
+  /** How many values were offered, kept or not. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The q-quantile (0..1) of the kept values, or null when none were offered. */
+  quantile(q: number): number | null {
+    return quantile(Array.from(this.#values.subarray(0, Math.min(this.#count, this.capacity))), q);
+  }
+}

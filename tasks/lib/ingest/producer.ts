@@ -23,7 +23,7 @@ import { ExchangeStream } from "./exchange_stream.ts";
 import { type Gap, GapTracker } from "./gap_tracker.ts";
 import { KafkaPublisher, type QueuedMessage } from "./kafka_publisher.ts";
 import { loadState, replayTopicTail, saveState, stateAt } from "./producer_state.ts";
-import { quantile } from "../bench/measure.ts";
+import { ReservoirSample } from "../bench/measure.ts";
 import { createProducerMetrics, type ProducerMetrics } from "../metrics.ts";
 import { DLQ_REASONS, type DlqReason, parseTradeFrame, type TradePayload, validateTrade } from "./trade_event.ts";
 
@@ -107,7 +107,8 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
     duplicatesDropped: 0,
     dlq: Object.fromEntries(DLQ_REASONS.map((r) => [r, 0])) as Record<string, number>,
   };
-  const latencies: number[] = [];
+  // A fixed-size sample: a producer running for weeks reports its latency in constant memory.
+  const latencies = new ReservoirSample();
   exchange.symbols.forEach((symbol) => metrics.trades.inc({ symbol }, 0));
   DLQ_REASONS.forEach((reason) => metrics.dlqEvents.inc({ reason }, 0));
   let peakRssBytes = Deno.memoryUsage().rss;
@@ -129,7 +130,7 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
           counters.backfilled++;
           metrics.backfilledTrades.inc({ symbol: meta.symbol });
         } else {
-          if (latencies.length < 1_000_000) latencies.push(now - meta.tradeTimeMs);
+          latencies.add(now - meta.tradeTimeMs);
           metrics.ackLatency.observe((now - meta.tradeTimeMs) / 1000);
         }
         counters.trades[meta.symbol] = (counters.trades[meta.symbol] ?? 0) + 1;
@@ -257,7 +258,7 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
     openGaps: exchange.symbols.flatMap((s) => live.gaps(s).map((gap) => ({ ...gap, symbol: s }))),
     gapsAbandoned: gaps.gapsAbandoned,
     undelivered,
-    ackLatencyMs: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), samples: latencies.length },
+    ackLatencyMs: { p50: latencies.quantile(0.5), p99: latencies.quantile(0.99), samples: latencies.count },
     peakRssBytes: Math.max(peakRssBytes, Deno.memoryUsage().rss),
   };
 }

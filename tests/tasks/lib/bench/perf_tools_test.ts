@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseConsumerPerf, parseProducerPerf, producerPerfArgs } from "../../../../tasks/lib/bench/perf_tools.ts";
-import { quantile, round, sustainedRate } from "../../../../tasks/lib/bench/measure.ts";
+import { quantile, ReservoirSample, round, sustainedRate } from "../../../../tasks/lib/bench/measure.ts";
 
 Deno.test("parseProducerPerf() reads the final summary line of kafka-producer-perf-test", () => {
   const output = "120000 records sent, 24000.0 records/sec (5.86 MB/sec), 3.1 ms avg latency, 80.0 ms max latency.\n" +
@@ -59,4 +59,22 @@ Deno.test("parseConsumerPerf() reads the result line of kafka-consumer-perf-test
     messagesPerSecond: 272738.2381,
   });
   assert.throws(() => parseConsumerPerf("WARN nothing"), SyntaxError);
+});
+
+Deno.test("ReservoirSample keeps every value until full, then a bounded uniform sample with the full count", () => {
+  const small = new ReservoirSample(10);
+  [5, 1, 4, 2, 3].forEach((v) => small.add(v));
+  assert.equal(small.count, 5);
+  assert.equal(small.quantile(0.5), 3);
+  assert.equal(small.quantile(1), 5);
+  assert.equal(new ReservoirSample(10).quantile(0.5), null);
+
+  // A seeded generator: the sample of 0..99,999 stays spread over the whole stream.
+  let seed = 42;
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const sample = new ReservoirSample(1000, random);
+  for (let i = 0; i < 100_000; i++) sample.add(i);
+  assert.equal(sample.count, 100_000);
+  assert.ok(Math.abs(sample.quantile(0.5)! - 50_000) < 5_000, `median ${sample.quantile(0.5)}`);
+  assert.ok(sample.quantile(0.99)! > 95_000, `p99 ${sample.quantile(0.99)}`);
 });
