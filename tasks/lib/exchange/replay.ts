@@ -2,7 +2,7 @@
  * Replay mode: streams a Binance public-data trades CSV at its own pace (scaled by a speed), with the file's own ids,
  * prices and times. The file is read line by line, so a day of trades (millions of lines) never sits in memory.
  */
-import { sleep } from "./_sleep.ts";
+import { sleep } from "../sleep.ts";
 import { type CsvLineError, isCsvHeader, parseTradeCsvLine } from "./csv.ts";
 import type { Trade } from "./market.ts";
 import type { ReplayOptions } from "./options.ts";

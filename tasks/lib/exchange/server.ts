@@ -11,7 +11,7 @@ import { createMarket, nextTrades, type Trade, tradesDue } from "./market.ts";
 import { type ExchangeOptions, resolveExchangeOptions } from "./options.ts";
 import { deriveSeed, mulberry32 } from "./prng.ts";
 import { replayCsv } from "./replay.ts";
-import { sleep } from "./_sleep.ts";
+import { sleep } from "../sleep.ts";
 import { handleRest, type RestContext } from "./rest.ts";
 import { parseSubscription } from "./streams.ts";
 import { WeightLimiter } from "./weight.ts";

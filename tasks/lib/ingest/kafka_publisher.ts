@@ -12,6 +12,7 @@
 import { CompressionTypes, type Message, type Producer } from "kafkajs";
 import type { OutgoingMessage } from "./envelope.ts";
 import { backoffDelayMs } from "./backoff.ts";
+import { sleep } from "../sleep.ts";
 
 /** One message and what the caller wants back when it is acknowledged. */
 export interface QueuedMessage<Meta> {
@@ -47,9 +48,9 @@ export class KafkaPublisher<Meta> {
   #loop: Promise<void>;
   #between: (() => Promise<void>)[] = [];
   #inFlight = 0;
-  #abandoned = false;
-  #abandon!: () => void;
-  #whenAbandoned = new Promise<"abandoned">((resolve) => this.#abandon = () => resolve("abandoned"));
+  // Aborted when close() gives up waiting. Each wait listens and stops listening, so a publisher that runs for
+  // weeks keeps nothing per send (racing every send against one never-settling promise would).
+  #abandonment = new AbortController();
 
   constructor(private readonly producer: Producer, private readonly options: PublisherOptions<Meta>) {
     this.#loop = this.#run();
@@ -83,10 +84,7 @@ export class KafkaPublisher<Meta> {
   async close(timeoutMs = 30_000): Promise<number> {
     this.#closed = true;
     this.#wake?.();
-    const timer = setTimeout(() => {
-      this.#abandoned = true;
-      this.#abandon();
-    }, timeoutMs);
+    const timer = setTimeout(() => this.#abandonment.abort(), timeoutMs);
     await this.#loop;
     clearTimeout(timer);
     return this.#queue.length + this.#inFlight;
@@ -137,18 +135,25 @@ export class KafkaPublisher<Meta> {
     const compression = this.options.compression === "none" ? CompressionTypes.None : CompressionTypes.GZIP;
     for (let attempt = 0;; attempt++) {
       try {
-        const sent = this.producer.sendBatch({ topicMessages: [topicMessages], acks: -1, compression })
-          .then(() => "sent" as const);
-        if (await Promise.race([sent, this.#whenAbandoned]) === "abandoned") return false;
-        return true;
+        const sent = this.producer.sendBatch({ topicMessages: [topicMessages], acks: -1, compression });
+        return await this.#unlessAbandoned(sent) !== "abandoned";
       } catch (error) {
-        if (this.#abandoned) return false;
+        if (this.#abandonment.signal.aborted) return false;
         this.options.onRetry?.(error as Error, attempt);
-        const delay = new Promise((resolve) =>
-          setTimeout(resolve, backoffDelayMs(attempt, Math.random, { capMs: 5000 }))
-        );
-        if (await Promise.race([delay, this.#whenAbandoned]) === "abandoned") return false;
+        await sleep(backoffDelayMs(attempt, Math.random, { capMs: 5000 }), this.#abandonment.signal);
+        if (this.#abandonment.signal.aborted) return false;
       }
     }
+  }
+
+  /** `promise`'s outcome, or "abandoned" as soon as close() gives up, whichever comes first. */
+  #unlessAbandoned<T>(promise: Promise<T>): Promise<T | "abandoned"> {
+    const signal = this.#abandonment.signal;
+    if (signal.aborted) return Promise.resolve("abandoned");
+    return new Promise((resolve, reject) => {
+      const onAbort = () => resolve("abandoned");
+      signal.addEventListener("abort", onAbort, { once: true });
+      promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
   }
 }

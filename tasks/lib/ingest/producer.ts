@@ -24,6 +24,7 @@ import { type Gap, GapTracker } from "./gap_tracker.ts";
 import { KafkaPublisher, type QueuedMessage } from "./kafka_publisher.ts";
 import { loadState, replayTopicTail, saveState, stateAt } from "./producer_state.ts";
 import { ReservoirSample } from "../bench/measure.ts";
+import { sleep } from "../sleep.ts";
 import { createProducerMetrics, type ProducerMetrics } from "../metrics.ts";
 import { DLQ_REASONS, type DlqReason, parseTradeFrame, type TradePayload, validateTrade } from "./trade_event.ts";
 
@@ -377,14 +378,4 @@ async function healGaps(context: HealContext): Promise<void> {
       }
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }

@@ -116,3 +116,37 @@ Deno.test("KafkaPublisher sends one partition at a time and retries only the one
     "dlq/0: 5",
   ]);
 });
+
+/** Counts "abort" listeners added and not removed, on every EventTarget, while `body` runs. */
+async function abortListenersLeftBy(body: () => Promise<void>): Promise<number> {
+  const { addEventListener, removeEventListener } = EventTarget.prototype;
+  let live = 0;
+  EventTarget.prototype.addEventListener = function (this: EventTarget, type, ...rest) {
+    if (type === "abort") live++;
+    return addEventListener.call(this, type, ...rest);
+  };
+  EventTarget.prototype.removeEventListener = function (this: EventTarget, type, ...rest) {
+    if (type === "abort") live--;
+    return removeEventListener.call(this, type, ...rest);
+  };
+  try {
+    await body();
+  } finally {
+    EventTarget.prototype.addEventListener = addEventListener;
+    EventTarget.prototype.removeEventListener = removeEventListener;
+  }
+  return live;
+}
+
+Deno.test("KafkaPublisher waits on close() without keeping a listener per send", async () => {
+  const { producer } = fakeProducer({ failures: 3 });
+  const left = await abortListenersLeftBy(async () => {
+    const publisher = new KafkaPublisher<number>(producer, { maxBatch: 1, lingerMs: 0, onAcked: () => {} });
+    for (let n = 0; n < 500; n++) {
+      publisher.enqueue(item(n));
+      await publisher.betweenBatches(() => Promise.resolve());
+    }
+    assert.equal(await publisher.close(), 0);
+  });
+  assert.equal(left, 0);
+});

@@ -1,4 +1,4 @@
-/** A cancellable sleep shared by the exchange modules. */
+/** A cancellable sleep for long-running loops. */
 
 /** Resolves after `ms`, or at once when `signal` aborts (clearing the timer, so nothing leaks). */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
