@@ -186,27 +186,33 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
         // makes kafkajs fetch the batch again rather than move past records never written.
         if (!owned.has(batch.partition)) throw new Error(`Got a batch of unassigned partition ${batch.partition}`);
         const now = Date.now();
-        for (const message of batch.messages) {
-          if (isStale()) return;
-          const offset = BigInt(message.offset);
-          const decoded = decodeRecord(message.value?.toString() ?? null, batch.partition, offset);
-          if ("row" in decoded) {
-            sink.add(batch.partition, offset, decoded.row, now);
-            lastTradeUs = Math.max(lastTradeUs, decoded.row.tradeTimeUs);
-          } else {
-            await sendToDlq(
-              dlq,
-              message.value?.toString() ?? "",
-              decoded.reason,
-              decoded.detail,
-              batch.partition,
-              offset,
-            );
-            summary.dlq[decoded.reason] = (summary.dlq[decoded.reason] ?? 0) + 1;
-            metrics.dlqEvents.inc({ reason: decoded.reason });
-            sink.add(batch.partition, offset, null, now);
+        // Resolved once, up to the last record handled: kafkajs parses and formats a 64-bit offset on every call.
+        let handled: string | undefined;
+        try {
+          for (const message of batch.messages) {
+            if (isStale()) return;
+            const offset = BigInt(message.offset);
+            const decoded = decodeRecord(message.value?.toString() ?? null, batch.partition, offset);
+            if ("row" in decoded) {
+              sink.add(batch.partition, offset, decoded.row, now);
+              lastTradeUs = Math.max(lastTradeUs, decoded.row.tradeTimeUs);
+            } else {
+              await sendToDlq(
+                dlq,
+                message.value?.toString() ?? "",
+                decoded.reason,
+                decoded.detail,
+                batch.partition,
+                offset,
+              );
+              summary.dlq[decoded.reason] = (summary.dlq[decoded.reason] ?? 0) + 1;
+              metrics.dlqEvents.inc({ reason: decoded.reason });
+              sink.add(batch.partition, offset, null, now);
+            }
+            handled = message.offset;
           }
-          resolveOffset(message.offset);
+        } finally {
+          if (handled !== undefined) resolveOffset(handled);
         }
         lagMessages = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
         await flush();

@@ -26,9 +26,19 @@ export function hivePartitionOf(symbol: string, tradeTimeUs: number): HivePartit
       `Cannot place symbol ${JSON.stringify(symbol.slice(0, 40))} in the lake: expected 2-20 A-Z0-9`,
     );
   }
-  const iso = new Date(Math.floor(tradeTimeUs / 1000)).toISOString(); // throws RangeError beyond year 275760
-  return { pair: symbol, tradeDate: iso.slice(0, 10), hour: Number(iso.slice(11, 13)) };
+  const hourIndex = Math.floor(tradeTimeUs / US_PER_HOUR);
+  let hour = lastHour.index === hourIndex ? lastHour : undefined;
+  if (hour === undefined) {
+    const iso = new Date(hourIndex * MS_PER_HOUR).toISOString(); // throws RangeError beyond year 275760
+    hour = lastHour = { index: hourIndex, tradeDate: iso.slice(0, 10), hour: Number(iso.slice(11, 13)) };
+  }
+  return { pair: symbol, tradeDate: hour.tradeDate, hour: hour.hour };
 }
+
+const MS_PER_HOUR = 3_600_000;
+const US_PER_HOUR = 3_600_000_000;
+// The consumer places every trade: consecutive trades almost always share an hour, so its date text is made once.
+let lastHour = { index: Number.NaN, tradeDate: "", hour: 0 };
 
 /** A stable key for grouping rows by partition. */
 export function partitionKey(partition: HivePartition): string {

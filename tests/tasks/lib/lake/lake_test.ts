@@ -32,6 +32,21 @@ Deno.test("hivePartitionOf() dates a trade by its trade time in UTC", () => {
   });
 });
 
+Deno.test("hivePartitionOf() stays right when hours alternate, around midnight and before 1970", () => {
+  const at = (iso: string) => Date.parse(iso) * 1000;
+  const cases: [string, string, number][] = [
+    ["2024-01-01T23:59:59.999Z", "2024-01-01", 23],
+    ["2024-01-02T00:00:00.000Z", "2024-01-02", 0],
+    ["2024-01-01T23:00:00.000Z", "2024-01-01", 23],
+    ["2024-01-02T00:30:00.000Z", "2024-01-02", 0],
+    ["1969-12-31T23:59:59.999Z", "1969-12-31", 23],
+  ];
+  for (const [iso, tradeDate, hour] of [...cases, ...cases]) {
+    assert.deepEqual(hivePartitionOf("BTCUSDT", at(iso)), { pair: "BTCUSDT", tradeDate, hour }, iso);
+  }
+  assert.throws(() => hivePartitionOf("BTCUSDT", 8.64e15 * 1000 + 3.6e9), RangeError);
+});
+
 Deno.test("hivePartitionOf() refuses symbols that could escape the lake", () => {
   for (const symbol of ["../../x", "BTC/USDT", "", "btcusdt", "A"]) {
     assert.throws(() => hivePartitionOf(symbol, 0), RangeError, symbol);
