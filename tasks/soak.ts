@@ -1,9 +1,9 @@
 /**
  * `deno task soak [--minutes N] [--rate R]`: the full pipeline at R trades/s (default 2,000) for N minutes (default
  * 15) with a refresh every minute, on a broker and folders of its own (data/*\/soak, port 19192). It reports the
- * resident memory of the producer and the consumer (and, for information, the local exchange) after a warm-up and at
- * the end (the goal: growth under 10 %), the largest consumer lag, the end-to-end p99 (trade time → lake file) and whether any trade was lost
- * or doubled. Prints the report and one JSON line; exit code 0 when it held, 1 when not.
+ * resident memory of the producer and the consumer (and, for information, the local exchange), as the mean of the
+ * first two minutes after a warm-up against the mean of the last two (the goal: growth under 10 %), the largest consumer
+ * lag, the end-to-end p99 (trade time → lake file) and whether any trade was lost or doubled. Prints the report and one JSON line; exit code 0 when it held, 1 when not.
  *
  * Permissions: run deno (each component is a task with its own permissions) and ps (memory); read deno.json and
  * data/; write only the soak's folders; net to the soak broker on loopback; FFI for DuckDB (reading the lake).
@@ -13,7 +13,7 @@ import { resolve } from "node:path";
 import { runTask, wholeNumberFlag } from "./lib/cli.ts";
 import { openConfinedDuckDB, sqlString } from "./lib/duckdb.ts";
 import { DEMO_SYMBOLS, listeningPort, sandboxDirs, sandboxEnvironment } from "./lib/demo/plan.ts";
-import { type ComponentMemory, formatSoak, soakHeld, type SoakReport } from "./lib/demo/soak_report.ts";
+import { formatSoak, memoryOf, soakHeld, type SoakReport } from "./lib/demo/soak_report.ts";
 import { consumerLag, runStep, sleep, waitForConsumer, waitForCoordinators } from "./lib/demo/steps.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
 import { type Service, startService } from "./lib/supervisor/service.ts";
@@ -74,11 +74,11 @@ async function main(): Promise<number> {
     services.push(producer, consumer);
     const components = { exchange, producer, consumer };
 
-    // 3. Run: a refresh every minute, lag every 10 s, memory after the warm-up and at the end.
+    // 3. Run: a refresh every minute; lag and memory every 10 s (memory from the end of the warm-up).
     const warmUpMs = Math.min(60_000, minutes * 15_000);
     const startedMs = Date.now();
     const endMs = startedMs + minutes * 60_000;
-    const memory = new Map<string, ComponentMemory>();
+    const rssSamples = new Map<string, number[]>(Object.keys(components).map((name) => [name, []]));
     const refreshes = { ok: 0, failed: 0 };
     let maxLag = 0;
     let nextRefreshMs = startedMs + 60_000;
@@ -87,16 +87,10 @@ async function main(): Promise<number> {
       await sleep(Math.min(10_000, endMs - Date.now()), signal);
       for (const service of services) service.assertRunning();
       maxLag = Math.max(maxLag, await consumerLag(BROKERS) ?? 0);
-      for (const [component, service] of Object.entries(components)) {
-        const rss = await residentKib(service.pid);
-        const seen = memory.get(component);
-        if (Date.now() - startedMs < warmUpMs) continue;
-        memory.set(component, {
-          component,
-          startKib: seen?.startKib ?? rss,
-          endKib: rss,
-          peakKib: Math.max(seen?.peakKib ?? 0, rss),
-        });
+      if (Date.now() - startedMs >= warmUpMs) {
+        for (const [component, service] of Object.entries(components)) {
+          rssSamples.get(component)!.push(await residentKib(service.pid));
+        }
       }
       if (Date.now() >= nextRefreshMs) {
         const outcome = await runStep("refresh", [], env, signal, [0, 1]).then(() => "ok", () => "failed");
@@ -119,7 +113,8 @@ async function main(): Promise<number> {
       ...await readLake(startedMs + warmUpMs),
       refreshes,
       maxLagMessages: maxLag,
-      memory: [...memory.values()],
+      // Start and end are the means of the first and last two minutes of samples.
+      memory: [...rssSamples].map(([component, samples]) => memoryOf(component, samples, 12)),
     };
     console.error(formatSoak(report));
     console.log(JSON.stringify({ event: "soak_report", held: soakHeld(report), ...report }));

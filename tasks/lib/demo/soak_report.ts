@@ -1,11 +1,31 @@
 /** The soak's verdict: memory growth of each component, lag, latency and completeness, as JSON and as text. Pure. */
 
-/** Resident memory of one component, in KiB, after the warm-up and at the end. */
+/**
+ * Resident memory of one component, in KiB: the mean over the first samples after the warm-up, the mean over the last
+ * samples, and the largest sample.
+ */
 export interface ComponentMemory {
   component: string;
   startKib: number;
   endKib: number;
   peakKib: number;
+}
+
+/**
+ * Start, end and peak from a component's RSS samples (KiB, in order) taken after the warm-up. Start and end are means
+ * over a window of `window` samples at each end: a garbage-collected process's RSS rises and falls by 10-20 % between
+ * collections, so one sample at each end would report that swing as growth or shrinkage.
+ */
+export function memoryOf(component: string, samples: readonly number[], window: number): ComponentMemory {
+  const size = Math.max(1, Math.min(window, Math.floor(samples.length / 2)));
+  const mean = (values: readonly number[]) =>
+    values.length === 0 ? 0 : Math.round(values.reduce((a, b) => a + b, 0) / values.length);
+  return {
+    component,
+    startKib: mean(samples.slice(0, size)),
+    endKib: mean(samples.slice(-size)),
+    peakKib: samples.length === 0 ? 0 : Math.max(...samples),
+  };
 }
 
 /** Everything the soak measured. */

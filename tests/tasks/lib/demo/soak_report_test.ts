@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { formatSoak, growthPercent, soakHeld, type SoakReport } from "../../../../tasks/lib/demo/soak_report.ts";
+import {
+  formatSoak,
+  growthPercent,
+  memoryOf,
+  soakHeld,
+  type SoakReport,
+} from "../../../../tasks/lib/demo/soak_report.ts";
 
 const report = (endKib: number, missing = 0): SoakReport => ({
   minutes: 15,
@@ -33,4 +39,19 @@ Deno.test("formatSoak() says per component how memory moved, and whether the soa
       "soak: did NOT hold: nothing lost or doubled, producer and consumer memory growth under 10 %",
     ].join("\n"),
   );
+});
+
+Deno.test("memoryOf() compares the mean of the first and last windows, so a GC swing is not growth", () => {
+  // RSS rising and falling between collections around a flat level: one sample at each end would say +20 %.
+  const swinging = [200, 240, 210, 230, 200, 220, 240, 205, 235, 240];
+  const flat = memoryOf("consumer", swinging, 4);
+  assert.deepEqual(flat, { component: "consumer", startKib: 220, endKib: 230, peakKib: 240 });
+  assert.ok(growthPercent(flat) < 10);
+  // A leak still shows: a steady climb.
+  const climbing = Array.from({ length: 12 }, (_, i) => 200 + i * 10);
+  assert.ok(growthPercent(memoryOf("producer", climbing, 3)) > 40);
+  // Short runs: the window shrinks to half the samples; one sample compares with itself.
+  assert.deepEqual(memoryOf("p", [100, 120], 6), { component: "p", startKib: 100, endKib: 120, peakKib: 120 });
+  assert.deepEqual(memoryOf("p", [100], 6), { component: "p", startKib: 100, endKib: 100, peakKib: 100 });
+  assert.deepEqual(memoryOf("p", [], 6), { component: "p", startKib: 0, endKib: 0, peakKib: 0 });
 });
