@@ -5,9 +5,8 @@
  * DuckDB's native code is outside Deno's sandbox, so the connection confines itself to the lake folder.
  */
 import { type DuckDBAppender, DuckDBTimestampValue } from "@duckdb/node-api";
-import { join } from "node:path";
-import { type DuckDB, openConfinedDuckDB, sqlString } from "../duckdb.ts";
-import { publishFile } from "./durable.ts";
+import { type DuckDB, openConfinedDuckDB } from "../duckdb.ts";
+import { writeParquetFile } from "./durable.ts";
 import { DLQ_COLUMNS, dlqColumnDefinitions, dlqDir, dlqFileName, type DlqRow, receivedDateOf } from "./dlq_schema.ts";
 import { PublishRefusedError } from "./parquet_writer.ts";
 import type { RowWriter } from "./lake_sink.ts";
@@ -37,30 +36,23 @@ export class DlqWriter implements RowWriter<DlqRow> {
     _writtenAtMs: number,
     mayPublish: () => boolean = () => true,
   ): Promise<string[]> {
-    const byDate = new Map<string, DlqRow[]>();
-    for (const row of rows) {
-      const date = receivedDateOf(row.receivedAtMs);
-      const group = byDate.get(date) ?? byDate.set(date, []).get(date)!;
-      group.push(row);
-    }
+    const connection = this.duckdb.connection;
     const written: string[] = [];
-    for (const [date, group] of byDate) {
-      await this.duckdb.connection.run("delete from staging");
-      const appender = await this.duckdb.connection.createAppender("staging");
+    for (const [date, group] of Map.groupBy(rows, (row) => receivedDateOf(row.receivedAtMs))) {
+      await connection.run("delete from staging");
+      const appender = await connection.createAppender("staging");
       for (const row of group) appendRow(appender, row);
       appender.flushSync();
       appender.closeSync();
-      const dir = dlqDir(this.lakeDir, date);
-      await Deno.mkdir(dir, { recursive: true });
-      const name = dlqFileName(kafkaPartition, firstOffset);
-      const temporary = join(dir, `.${name}.tmp`);
-      await this.duckdb.connection.run(
-        `copy (select * from staging order by kafka_offset) to ${sqlString(temporary)} ` +
-          "(format parquet, compression zstd)",
+      const file = await writeParquetFile(
+        connection,
+        "select * from staging order by kafka_offset",
+        dlqDir(this.lakeDir, date),
+        dlqFileName(kafkaPartition, firstOffset),
+        mayPublish,
       );
-      const final = join(dir, name);
-      if (!await publishFile(temporary, final, mayPublish)) throw new PublishRefusedError(kafkaPartition);
-      written.push(final);
+      if (file === undefined) throw new PublishRefusedError(kafkaPartition);
+      written.push(file);
     }
     return written;
   }

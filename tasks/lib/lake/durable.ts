@@ -1,5 +1,7 @@
 /** Making lake files durable before anyone relies on them. */
-import { dirname } from "node:path";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { dirname, join } from "node:path";
+import { sqlString } from "../duckdb.ts";
 
 /** Flushes a file's or a folder's data and metadata to disk. */
 export async function fsync(path: string): Promise<void> {
@@ -24,4 +26,22 @@ export async function publishFile(temporary: string, final: string, mayPublish: 
   await Deno.rename(temporary, final);
   await fsync(dirname(final));
   return true;
+}
+
+/**
+ * Writes the rows of `query` as the zstd Parquet file `name` in `dir` (created if missing) through a temporary name,
+ * then publishes it with {@link publishFile}. Returns the file's path, or undefined when `mayPublish()` said no.
+ */
+export async function writeParquetFile(
+  connection: DuckDBConnection,
+  query: string,
+  dir: string,
+  name: string,
+  mayPublish: () => boolean,
+): Promise<string | undefined> {
+  await Deno.mkdir(dir, { recursive: true });
+  const temporary = join(dir, `.${name}.tmp`);
+  await connection.run(`copy (${query}) to ${sqlString(temporary)} (format parquet, compression zstd)`);
+  const final = join(dir, name);
+  return await publishFile(temporary, final, mayPublish) ? final : undefined;
 }

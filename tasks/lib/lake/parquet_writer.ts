@@ -15,10 +15,9 @@ import {
   INTEGER,
   VARCHAR,
 } from "@duckdb/node-api";
-import { join } from "node:path";
 import { DECIMALS, parseUnits } from "../decimal.ts";
-import { type DuckDB, openConfinedDuckDB, sqlString } from "../duckdb.ts";
-import { publishFile } from "./durable.ts";
+import { type DuckDB, openConfinedDuckDB } from "../duckdb.ts";
+import { writeParquetFile } from "./durable.ts";
 import { ensureLakeLockFile } from "./lake_lock.ts";
 import type { LakeRow } from "./decode.ts";
 import { lakeFileName, partitionDir, partitionKey } from "./partition.ts";
@@ -114,29 +113,20 @@ export class LakeWriter {
     writtenAtMs: number,
     mayPublish: () => boolean = () => true,
   ): Promise<string[]> {
-    const groups = new Map<string, LakeRow[]>();
-    for (const row of rows) {
-      const key = partitionKey(row.partition);
-      const group = groups.get(key) ?? groups.set(key, []).get(key)!;
-      group.push(row);
-    }
     const written: string[] = [];
-    for (const group of groups.values()) {
-      const { partition } = group[0]!;
-      const dir = partitionDir(this.lakeDir, partition);
-      await Deno.mkdir(dir, { recursive: true });
-      const name = lakeFileName(kafkaPartition, firstOffset);
-      const temporary = join(dir, `.${name}.tmp`);
+    for (const group of Map.groupBy(rows, (row) => partitionKey(row.partition)).values()) {
       const select = lakeSelectList(writtenAtMs, group.some((row) => row.producerId !== null), kafkaPartition);
       await this.connection.run("delete from staging");
       await this.#stage(group);
-      await this.connection.run(
-        `copy (select ${select} from staging order by trade_id) to ${sqlString(temporary)} ` +
-          "(format parquet, compression zstd)",
+      const file = await writeParquetFile(
+        this.connection,
+        `select ${select} from staging order by trade_id`,
+        partitionDir(this.lakeDir, group[0]!.partition),
+        lakeFileName(kafkaPartition, firstOffset),
+        mayPublish,
       );
-      const final = join(dir, name);
-      if (!await publishFile(temporary, final, mayPublish)) throw new PublishRefusedError(kafkaPartition);
-      written.push(final);
+      if (file === undefined) throw new PublishRefusedError(kafkaPartition);
+      written.push(file);
     }
     return written;
   }
