@@ -1,28 +1,27 @@
 -- One-minute candles with the exchange's kline semantics, so that a fully ingested minute equals the exchange's own
 -- 1m kline: open and close are the first and last trade by trade id (trades of one match share a trade time), and
 -- the taker-buy sums take the trades whose buyer was the taker.
-with trades as (
-  -- rebuild_from: set by the builder on an incremental run, so only the changed part is read; unset (all trades)
-  -- on a full build and in the DuckDB CLI
-  select * from staging.stg_trades
-  where trade_time >= coalesce(getvariable('rebuild_from')::timestamp, '-infinity'::timestamp)
+with minutes as (
+  -- rebuild_from: set by the builder on an incremental run, so only the changed minutes are read; unset (every
+  -- minute) on a full build and in the DuckDB CLI
+  select * from intermediate.int_trades_1m
+  where minute_at >= coalesce(getvariable('rebuild_from')::timestamp, '-infinity'::timestamp)
 ),
 
 per_minute as (
   select
     pair,
-    date_trunc('minute', trade_time) as minute_at,
-    arg_min(price, trade_id) as open,
-    max(price) as high,
-    min(price) as low,
-    arg_max(price, trade_id) as close,
-    sum(quantity) as volume,
-    sum(quote_quantity) as quote_volume,
-    count(*) as trade_count,
-    coalesce(sum(quantity) filter (where not is_buyer_maker), 0) as taker_buy_volume,
-    coalesce(sum(quote_quantity) filter (where not is_buyer_maker), 0) as taker_buy_quote_volume
-  from trades
-  group by pair, minute_at
+    minute_at,
+    open_price as open,
+    high_price as high,
+    low_price as low,
+    close_price as close,
+    volume,
+    quote_volume,
+    trade_count,
+    taker_buy_volume,
+    taker_buy_quote_volume
+  from minutes
 ),
 
 in_units as (

@@ -1,34 +1,24 @@
 -- How long live trades took to reach the producer and then the lake, per pair and minute of trade time.
 -- Backfilled trades are left out: they are fetched long after the fact by design, and would read as an outage.
-with trades as (
-  -- rebuild_from: set by the builder on an incremental run, so only the changed part is read; unset (all trades)
-  -- on a full build and in the DuckDB CLI
-  select * from staging.stg_trades
-  where trade_time >= coalesce(getvariable('rebuild_from')::timestamp, '-infinity'::timestamp)
-),
-
-live_trades as (
-  select
-    pair,
-    date_trunc('minute', trade_time) as minute_at,
-    date_diff('microsecond', trade_time, ingested_at) / 1000 as ingest_ms,
-    date_diff('microsecond', ingested_at, lake_written_at) / 1000 as lake_ms
-  from trades
-  where not is_backfilled
+with minutes as (
+  -- rebuild_from: set by the builder on an incremental run, so only the changed minutes are read; unset (every
+  -- minute) on a full build and in the DuckDB CLI
+  select * from intermediate.int_trades_1m
+  where minute_at >= coalesce(getvariable('rebuild_from')::timestamp, '-infinity'::timestamp)
 ),
 
 per_minute as (
+  -- a minute of backfilled trades only has no latency sample, and no row
   select
     pair,
     minute_at,
-    count(*) as sample_count,
-    -- one call per measure sorts its values once for all three quantiles
-    quantile_cont(ingest_ms, [0.5, 0.95, 0.99]) as ingest_quantiles,
-    max(ingest_ms) as ingest_max_ms,
-    quantile_cont(lake_ms, [0.5, 0.95, 0.99]) as lake_quantiles,
-    max(lake_ms) as lake_max_ms
-  from live_trades
-  group by pair, minute_at
+    live_trade_count as sample_count,
+    ingest_quantiles_ms as ingest_quantiles,
+    ingest_max_ms,
+    lake_quantiles_ms as lake_quantiles,
+    lake_max_ms
+  from minutes
+  where live_trade_count > 0
 ),
 
 final as (

@@ -1,11 +1,26 @@
 -- Taker buy and sell flow per pair and minute, with the delta running over each UTC day. The model refreshes by
 -- trade_date: the running sum restarts each day, so a day is rebuilt whole or not at all, from the per-minute sums
--- of int_orderflow_1m (a day is at most 1,440 rows a pair), never from the trades.
+-- of int_trades_1m (a day is at most 1,440 rows a pair), never from the trades.
 with minutes as (
   -- rebuild_from: set by the builder on an incremental run, so only the changed days are read; unset (every day)
   -- on a full build and in the DuckDB CLI
-  select * from intermediate.int_orderflow_1m
+  select * from intermediate.int_trades_1m
   where trade_date >= coalesce(getvariable('rebuild_from')::date, '-infinity'::date)
+),
+
+sides as (
+  -- sells are what the taker buys leave of the minute, exactly (DECIMAL)
+  select
+    pair,
+    minute_at,
+    trade_date,
+    taker_buy_volume as buy_volume,
+    volume - taker_buy_volume as sell_volume,
+    taker_buy_quote_volume as buy_quote_volume,
+    quote_volume - taker_buy_quote_volume as sell_quote_volume,
+    taker_buy_count as buy_count,
+    trade_count - taker_buy_count as sell_count
+  from minutes
 ),
 
 with_ratios as (
@@ -15,7 +30,7 @@ with_ratios as (
     (buy_volume - sell_volume) / nullif(buy_volume + sell_volume, 0) as imbalance,
     buy_volume / nullif(buy_volume + sell_volume, 0) as buy_ratio,
     buy_volume - sell_volume as delta
-  from minutes
+  from sides
 ),
 
 final as (

@@ -1,31 +1,30 @@
 -- Trade statistics per pair and minute of trade time. Money stays DECIMAL; the averages are divided exactly.
-with trades as (
-  -- rebuild_from: set by the builder on an incremental run, so only the changed part is read; unset (all trades)
-  -- on a full build and in the DuckDB CLI
-  select * from staging.stg_trades
-  where trade_time >= coalesce(getvariable('rebuild_from')::timestamp, '-infinity'::timestamp)
+with minutes as (
+  -- rebuild_from: set by the builder on an incremental run, so only the changed minutes are read; unset (every
+  -- minute) on a full build and in the DuckDB CLI
+  select * from intermediate.int_trades_1m
+  where minute_at >= coalesce(getvariable('rebuild_from')::timestamp, '-infinity'::timestamp)
 ),
 
 per_minute as (
   select
     pair,
-    date_trunc('minute', trade_time) as minute_at,
-    count(*) as trade_count,
-    sum(quantity) as volume,
-    sum(quote_quantity) as quote_volume,
-    min(price) as min_price,
-    max(price) as max_price,
-    sum(price) as price_sum,
-    max(quantity) as max_trade_size,
-    count(*) filter (where is_backfilled) as backfilled_count,
+    minute_at,
+    trade_count,
+    volume,
+    quote_volume,
+    low_price as min_price,
+    high_price as max_price,
+    price_sum,
+    max_trade_size,
+    backfilled_count,
     -- the gap model compares these with trade_count: a minute holding every id in between has no hole
-    min(trade_id) as first_trade_id,
-    max(trade_id) as last_trade_id,
+    first_trade_id,
+    last_trade_id,
     -- the gap and health models read times from these instead of the trades
-    arg_max(trade_time, trade_id) as last_trade_at,
-    max(ingested_at) as last_ingested_at
-  from trades
-  group by pair, minute_at
+    last_trade_at,
+    last_ingested_at
+  from minutes
 ),
 
 in_units as (

@@ -241,7 +241,8 @@ Deno.test("models:docs task prints the lineage graph and every model's columns",
   const result = await runDenoTask(["models:docs"]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /```mermaid\nflowchart LR\n/);
-  assert.match(result.stdout, /staging_stg_trades --> marts_fct_candles_1m/);
+  assert.match(result.stdout, /staging_stg_trades --> intermediate_int_trades_1m/);
+  assert.match(result.stdout, /intermediate_int_trades_1m --> marts_fct_candles_1m/);
   assert.match(result.stdout, /## marts.fct_candles_1m \(incremental on `minute_at`\)/);
   assert.match(result.stdout, /\| `vwap` \| /);
 });
