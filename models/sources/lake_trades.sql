@@ -1,6 +1,6 @@
--- Every trade file of the lake as one relation, with the Hive folder values (pair, trade_date, hour) as columns.
--- union_by_name: v2 files add producer_id. partition_hour_at is computed next to the scan so that a filter on it
--- prunes files by their path.
+-- Every trade file of the lake as one relation, with the Hive folder values (pair, trade_date, hour) and the file's
+-- path (filename) as columns. union_by_name: v2 files add producer_id. partition_hour_at is computed next to the
+-- scan so that a filter on it prunes files by their path.
 select
   *,
   trade_date + to_hours(hour) as partition_hour_at
@@ -9,7 +9,8 @@ from read_parquet(
   coalesce(getvariable('lake_files'), ['data/parquet/pair=*/trade_date=*/hour=*/*.parquet']),
   hive_partitioning = true,
   hive_types = {'pair': varchar, 'trade_date': date, 'hour': integer},
-  union_by_name = true
+  union_by_name = true,
+  filename = true
 )
 
 -- A lake written only by v1 producers (the producer still writes v1) has no producer_id column at all: this empty

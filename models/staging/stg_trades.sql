@@ -1,22 +1,36 @@
 -- One row per trade, typed and renamed. The lake may hold a trade twice (a producer retry, a backfill overlapping
 -- the live stream): the copy received first is kept.
-with lake_trades as (
+with lake_trades as not materialized (
   -- rebuild_from: set by the builder on an incremental run, so only the changed lake hours are read (pruned by
   -- folder name); unset (the whole lake) on a full build and in the DuckDB CLI
   select * from sources.lake_trades
   where partition_hour_at >= coalesce(getvariable('rebuild_from')::timestamp, '-infinity'::timestamp)
 ),
 
-deduplicated as (
+single_copies as (
+  -- single_copy_files: set by the builder to the files that hold each of their trades once and share no trade id
+  -- with another file (tasks/lib/warehouse/single_copy.ts), so their trades skip deduplication; DuckDB prunes by
+  -- the file name before reading. Unset (in the DuckDB CLI): none, so every trade is deduplicated.
+  select * from lake_trades
+  where list_contains(coalesce(getvariable('single_copy_files'), []::varchar[]), filename)
+),
+
+maybe_copies as (
   -- Both copies of a trade sit in the same hour partition (it derives from the trade's own time), so the hour is
   -- part of the key: a filter on partition_hour_at then passes the window and still prunes files. DISTINCT ON ...
   -- ORDER BY was slower on 1M rows and stopped that filter above the scan.
-  select *
-  from lake_trades
+  select * from lake_trades
+  where not list_contains(coalesce(getvariable('single_copy_files'), []::varchar[]), filename)
   qualify row_number() over (
     partition by pair, partition_hour_at, trade_id
     order by ingested_at, kafka_partition, kafka_offset
   ) = 1
+),
+
+deduplicated as (
+  select * from single_copies
+  union all
+  select * from maybe_copies
 ),
 
 renamed as (

@@ -2,6 +2,7 @@
  * A generated lake for the refresh benchmark: contiguous trade ids per symbol, evenly spaced in time, in the same
  * Hive layout and column types the consumer writes. Pure (SQL generation); DuckDB writes the files.
  */
+import { UNIQUE_TRADE_IDS_OPTION } from "../lake/unique_ids.ts";
 
 /** One generated symbol. */
 export interface GeneratedSymbol {
@@ -28,7 +29,8 @@ export interface GeneratedRange {
 
 /**
  * A `COPY` writing the trades of `range` into the lake at `lakeDir` (absolute), one file per symbol and hour named
- * `<prefix>-<uuid>.parquet`; `append` adds files to an existing lake.
+ * `<prefix>-<uuid>.parquet`; `append` adds files to an existing lake. Each file holds its ids once and says so, as
+ * the consumer's files do.
  */
 export function generateLakeSql(lakeDir: string, range: GeneratedRange, prefix: string): string {
   const symbols = BENCH_SYMBOLS.map((s) => `('${s.pair}', ${s.kafkaPartition}, ${s.basePrice})`).join(", ");
@@ -58,7 +60,8 @@ export function generateLakeSql(lakeDir: string, range: GeneratedRange, prefix: 
     from (values ${symbols}) as s(pair, kafka_partition, base)
     cross join range(${range.perSymbol}) as r
   )
-) to '${lakeDir.replaceAll("'", "''")}' (format parquet, compression zstd, partition_by (pair, trade_date, hour),
+) to '${lakeDir.replaceAll("'", "''")}' (format parquet, compression zstd, ${UNIQUE_TRADE_IDS_OPTION},
+  partition_by (pair, trade_date, hour),
   filename_pattern '${prefix}-{uuid}', append)`;
 }
 

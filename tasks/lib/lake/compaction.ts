@@ -19,6 +19,7 @@ import { fsync } from "./durable.ts";
 import { withLakeLock } from "./lake_lock.ts";
 import { fileNames, type HourPartition, hourPartitions } from "./listing.ts";
 import { parseLakeFileName } from "./partition.ts";
+import { UNIQUE_TRADE_IDS_OPTION } from "./unique_ids.ts";
 
 const COMPACTED_FILE = /^compact-[0-9a-f]{16}\.parquet$/;
 
@@ -145,9 +146,14 @@ async function mergeHour(
   // The inputs carry no Hive columns (those are in the path), and v1 and v2 files differ by a column.
   const source = `read_parquet(${sqlStringList(inputs)}, union_by_name = true, hive_partitioning = false)`;
   const [inputRows] = await rowsOf(duckdb, `select count(*) from ${source}`);
+  // A record read twice (a replayed Kafka offset) is kept once.
+  const merged = `select distinct on (kafka_partition, kafka_offset) * from ${source}`;
+  // The merged file keeps the promise of unique trade ids when every id is there once (see unique_ids.ts).
+  const [unique] = await rowsOf(duckdb, `select (count(*) = count(distinct trade_id))::integer from (${merged})`);
+  const options = ["format parquet", "compression zstd", ...(unique === 1 ? [UNIQUE_TRADE_IDS_OPTION] : [])];
   const written = await duckdb.connection.run(
-    `copy (select * from (select distinct on (kafka_partition, kafka_offset) * from ${source}) ` +
-      `order by trade_id, kafka_partition, kafka_offset) to ${sqlString(temporary)} (format parquet, compression zstd)`,
+    `copy (select * from (${merged}) order by trade_id, kafka_partition, kafka_offset) ` +
+      `to ${sqlString(temporary)} (${options.join(", ")})`,
   );
   await fsync(temporary);
   const published = await withLakeLock(lakeDir, "exclusive", async () => {

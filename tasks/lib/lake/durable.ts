@@ -31,6 +31,7 @@ export async function publishFile(temporary: string, final: string, mayPublish: 
 /**
  * Writes the rows of `query` as the zstd Parquet file `name` in `dir` (created if missing) through a temporary name,
  * then publishes it with {@link publishFile}. Returns the file's path, or undefined when `mayPublish()` said no.
+ * `extraOptions` are more `COPY` options, e.g. key-value metadata.
  */
 export async function writeParquetFile(
   connection: DuckDBConnection,
@@ -38,10 +39,12 @@ export async function writeParquetFile(
   dir: string,
   name: string,
   mayPublish: () => boolean,
+  extraOptions: readonly string[] = [],
 ): Promise<string | undefined> {
   await Deno.mkdir(dir, { recursive: true });
   const temporary = join(dir, `.${name}.tmp`);
-  await connection.run(`copy (${query}) to ${sqlString(temporary)} (format parquet, compression zstd)`);
+  const options = ["format parquet", "compression zstd", ...extraOptions].join(", ");
+  await connection.run(`copy (${query}) to ${sqlString(temporary)} (${options})`);
   const final = join(dir, name);
   return await publishFile(temporary, final, mayPublish) ? final : undefined;
 }

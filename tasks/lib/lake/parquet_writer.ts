@@ -21,6 +21,7 @@ import { writeParquetFile } from "./durable.ts";
 import { ensureLakeLockFile } from "./lake_lock.ts";
 import type { LakeRow } from "./decode.ts";
 import { lakeFileName, partitionDir, partitionKey } from "./partition.ts";
+import { allDifferent, UNIQUE_TRADE_IDS_OPTION } from "./unique_ids.ts";
 
 // DuckDB appends at most this many rows per data chunk (its vector size).
 const CHUNK_ROWS = 2048;
@@ -102,7 +103,8 @@ export class LakeWriter {
 
   /**
    * Writes `rows` (all from one Kafka partition, `firstOffset` the lowest) and returns the files now visible.
-   * Each file replaces any earlier file of the same name, so a replay overwrites instead of duplicating.
+   * Each file replaces any earlier file of the same name, so a replay overwrites instead of duplicating. A file whose
+   * trade ids are all different says so in its metadata (see unique_ids.ts).
    * `mayPublish` is asked just before each file becomes visible; when it says no (the partition moved to another
    * consumer), the temporary file is removed and {@link PublishRefusedError} thrown.
    */
@@ -124,6 +126,7 @@ export class LakeWriter {
         partitionDir(this.lakeDir, group[0]!.partition),
         lakeFileName(kafkaPartition, firstOffset),
         mayPublish,
+        allDifferent(group.map((row) => row.tradeId)) ? [UNIQUE_TRADE_IDS_OPTION] : [],
       );
       if (file === undefined) throw new PublishRefusedError(kafkaPartition);
       written.push(file);

@@ -11,6 +11,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { type DuckDB, openConfinedDuckDB, sqlString, sqlStringList } from "../duckdb.ts";
 import { withLakeLock } from "../lake/lake_lock.ts";
 import { dlqFiles, type LakeFile, lakeFiles } from "../lake/listing.ts";
+import { readLakeFileIds, singleCopyFiles } from "./single_copy.ts";
 import { DLQ_FOLDER, emptyDlqSelect } from "../lake/dlq_schema.ts";
 import { type AlertChanges, updateAlerts } from "./alerts.ts";
 import { earliestChangedHour, type SeenFile, timestampLiteral } from "./changes.ts";
@@ -317,6 +318,15 @@ async function buildModels(
     (await readRows<{ id: string; hash: string }>(connection, "select id, sql_hash as hash from meta.models"))
       .map((row) => [row.id, row.hash]),
   );
+  // Read from the files' footers once per set of files a model reads.
+  const singleCopiesOf = new Map<string, Promise<string[]>>();
+  const singleCopies = (files: string[]) => {
+    const key = files.join("\n");
+    if (!singleCopiesOf.has(key)) {
+      singleCopiesOf.set(key, readLakeFileIds(connection, files).then(singleCopyFiles));
+    }
+    return singleCopiesOf.get(key)!;
+  };
   // Models rebuilt from scratch this run: whatever reads them incrementally must be rebuilt from scratch too.
   const rebuiltWhole = new Set<string>();
   const runs: ModelRun[] = [];
@@ -348,7 +358,9 @@ async function buildModels(
       // Models read only what an incremental build rebuilds (see rebuild_from in the models); all of it otherwise.
       const since = mode.kind === "incremental" ? mode.since : undefined;
       await setRebuildFrom(connection, since);
-      await connection.run(`set variable lake_files = ${sqlStringList(lakeSource(since))}`);
+      const files = lakeSource(since);
+      await connection.run(`set variable lake_files = ${sqlStringList(files)}`);
+      await connection.run(`set variable single_copy_files = ${sqlStringList(await singleCopies(files))}::varchar[]`);
       for (const statement of materialize(model, mode)) await connection.run(statement);
     }
     const rows = model.materialized === "view" ? 0 : await countRows(connection, model.id);

@@ -8,6 +8,7 @@ import { fileNames, hourPartitions } from "../../../../tasks/lib/lake/listing.ts
 import { LakeWriter } from "../../../../tasks/lib/lake/parquet_writer.ts";
 import { hivePartitionOf, lakeFileName } from "../../../../tasks/lib/lake/partition.ts";
 import { makeTestDir } from "../../../helpers/tasks.ts";
+import { readLakeFileIds } from "../../../../tasks/lib/warehouse/single_copy.ts";
 
 const part = (partition: number, offset: number) => lakeFileName(partition, BigInt(offset));
 
@@ -147,6 +148,15 @@ Deno.test("compactLake() merges closed hours while readers keep seeing every row
       "ETHUSDT/10": ["compact"],
       "ETHUSDT/11": ["compact", part(1, 19_600)],
     });
+
+    // Every merged file still promises unique trade ids, so the mart builder need not deduplicate it.
+    const connection = await reader.connect();
+    const facts = await readLakeFileIds(connection, [
+      `${await Deno.realPath(lakeDir)}/pair=*/trade_date=*/hour=*/*.parquet`,
+    ]);
+    connection.closeSync();
+    assert.equal(facts.length, 5);
+    assert.ok(facts.every((file) => file.uniqueIds), JSON.stringify(facts));
 
     // Nothing left to do: a second run changes nothing.
     const again = await compactLake({ lakeDir, committed, nowMs: START_MS + 3 * HOUR_MS, graceMs: 0 });
