@@ -2,8 +2,7 @@
 -- 1m kline: open and close are the first and last trade by trade id (trades of one match share a trade time), and
 -- the taker-buy sums take the trades whose buyer was the taker.
 with minutes as (
-  -- rebuild_from: set by the builder on an incremental run, so only the changed minutes are read; unset (every
-  -- minute) on a full build and in the DuckDB CLI
+  -- the minutes an incremental run rebuilds (rebuild_from, as in int_trades_1m); every minute otherwise
   select * from intermediate.int_trades_1m
   where minute_at >= coalesce(getvariable('rebuild_from')::timestamp, '-infinity'::timestamp)
 ),

@@ -1,8 +1,7 @@
 -- How long live trades took to reach the producer and then the lake, per pair and minute of trade time.
 -- Backfilled trades are left out: they are fetched long after the fact by design, and would read as an outage.
 with minutes as (
-  -- rebuild_from: set by the builder on an incremental run, so only the changed minutes are read; unset (every
-  -- minute) on a full build and in the DuckDB CLI
+  -- the minutes an incremental run rebuilds (rebuild_from, as in int_trades_1m); every minute otherwise
   select * from intermediate.int_trades_1m
   where minute_at >= coalesce(getvariable('rebuild_from')::timestamp, '-infinity'::timestamp)
 ),

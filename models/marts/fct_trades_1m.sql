@@ -1,7 +1,6 @@
 -- Trade statistics per pair and minute of trade time. Money stays DECIMAL; the averages are divided exactly.
 with minutes as (
-  -- rebuild_from: set by the builder on an incremental run, so only the changed minutes are read; unset (every
-  -- minute) on a full build and in the DuckDB CLI
+  -- the minutes an incremental run rebuilds (rebuild_from, as in int_trades_1m); every minute otherwise
   select * from intermediate.int_trades_1m
   where minute_at >= coalesce(getvariable('rebuild_from')::timestamp, '-infinity'::timestamp)
 ),
