@@ -16,7 +16,8 @@ import { loadExchangeConfig, loadStorageConfig } from "./lib/config.ts";
 import { runTask, TaskError, wholeNumberFlag } from "./lib/cli.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
 import { updatePublishedDatabase } from "./lib/warehouse/builder.ts";
-import { formatReport, KlinesFetchError, reconcileCandles } from "./lib/warehouse/reconcile.ts";
+import { KlinesFetchError } from "./lib/warehouse/klines_client.ts";
+import { formatReport, reconcileCandles } from "./lib/warehouse/reconcile.ts";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

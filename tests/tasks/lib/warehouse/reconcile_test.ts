@@ -3,20 +3,19 @@ import {
   candleValues,
   type ComparedField,
   compareMinute,
-  type DueMinute,
-  fetchKlines,
-  formatReport,
-  KlinesFetchError,
-  klinesUrl,
-  lastCheckableMinuteMs,
-  type MinuteResult,
   type MinuteValues,
   ourUnits,
   parseKline,
+} from "../../../../tasks/lib/warehouse/kline_compare.ts";
+import {
+  type DueMinute,
+  klinesUrl,
+  lastCheckableMinuteMs,
   planRequests,
-  RateLimitedError,
   selectMinutes,
-} from "../../../../tasks/lib/warehouse/reconcile.ts";
+} from "../../../../tasks/lib/warehouse/kline_plan.ts";
+import { fetchKlines, KlinesFetchError, RateLimitedError } from "../../../../tasks/lib/warehouse/klines_client.ts";
+import { formatReport, type MinuteResult } from "../../../../tasks/lib/warehouse/reconcile.ts";
 
 const T0 = Date.UTC(2025, 0, 1, 0, 0); // 2025-01-01 00:00 UTC
 const MIN = 60_000;
