@@ -11,7 +11,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { type DuckDB, openConfinedDuckDB, sqlString, sqlStringList } from "../duckdb.ts";
 import { withLakeLock } from "../lake/lake_lock.ts";
 import { dlqFiles, type LakeFile, lakeFiles } from "../lake/listing.ts";
-import { readLakeFileIds, singleCopyFiles } from "./single_copy.ts";
+import { type LakeFileIds, LakeFileIdsCache, singleCopyFiles } from "./single_copy.ts";
 import { DLQ_FOLDER, emptyDlqSelect } from "../lake/dlq_schema.ts";
 import { type AlertChanges, updateAlerts } from "./alerts.ts";
 import { earliestChangedHour, type SeenFile, timestampLiteral } from "./changes.ts";
@@ -141,15 +141,8 @@ async function buildAndPublish(
     await prepareSchemas(connection);
     if (start === "new") await carryOverExternalTables(connection, files.published, models);
     const nowMs = settings.nowMs ?? Date.now();
-    const seen: SeenFile[] = (await readRows<Record<string, string>>(
-      connection,
-      "select path, bytes, modified_ms, hour_start_ms from meta.lake_files",
-    )).map((row) => ({
-      path: row.path!,
-      bytes: Number(row.bytes),
-      modifiedMs: Number(row.modified_ms),
-      hourStartMs: Number(row.hour_start_ms),
-    }));
+    const seen = await readSeenFiles(connection);
+    const fileIds = new LakeFileIdsCache(seen, lake);
     const full = start === "new";
     const changedHour = earliestChangedHour(seen, lake);
     const rebuiltFrom = changedHour === undefined
@@ -163,7 +156,9 @@ async function buildAndPublish(
 
     endPhase("prepare");
     const lakeSource = (since?: string) => lakeFilesToRead(lakeRoot, lake, since);
-    const runs = await buildModels(connection, models, full, rebuiltFrom, lakeSource, log);
+    const singleCopies = async (since?: string) =>
+      singleCopyFiles(await fileIds.of(connection, lakeFilesFrom(lake, since).map((file) => file.path)));
+    const runs = await buildModels(connection, models, full, rebuiltFrom, lakeSource, singleCopies, log);
     endPhase("models");
     // When every incremental model was rebuilt from the same point, the tests need only look at the rows from
     // there on: the others passed before and have not changed. Otherwise (a full build) they look at everything.
@@ -173,7 +168,7 @@ async function buildAndPublish(
     const hasAlerts = ["marts.alerts", "marts.fct_alert_conditions"].every((id) => models.some((m) => m.id === id));
     const alerts = hasAlerts ? await updateAlerts(connection, timestampLiteral(nowMs)) : undefined;
     endPhase("tests");
-    await recordRun(connection, lake, models, {
+    await recordRun(connection, lake, fileIds, models, {
       startedAt: timestampLiteral(nowMs),
       mode: full ? "full" : "incremental",
       rebuiltFrom,
@@ -259,6 +254,9 @@ async function prepareSchemas(connection: DuckDBConnection): Promise<void> {
     create schema if not exists meta;
     create table if not exists meta.lake_files (
       path varchar, bytes bigint, modified_ms bigint, hour_start_ms bigint);
+    alter table meta.lake_files add column if not exists min_trade_id bigint;
+    alter table meta.lake_files add column if not exists max_trade_id bigint;
+    alter table meta.lake_files add column if not exists unique_trade_ids boolean;
     create table if not exists meta.models (id varchar, sql_hash varchar, built_at timestamp);
     create table if not exists meta.refresh_runs (
       started_at timestamp, finished_at timestamp, mode varchar, rebuilt_from timestamp,
@@ -312,21 +310,13 @@ async function buildModels(
   full: boolean,
   rebuiltFrom: string | undefined,
   lakeSource: (since?: string) => string[],
+  singleCopies: (since?: string) => Promise<string[]>,
   log: (line: string) => void,
 ): Promise<ModelRun[]> {
   const builtHashes = new Map(
     (await readRows<{ id: string; hash: string }>(connection, "select id, sql_hash as hash from meta.models"))
       .map((row) => [row.id, row.hash]),
   );
-  // Read from the files' footers once per set of files a model reads.
-  const singleCopiesOf = new Map<string, Promise<string[]>>();
-  const singleCopies = (files: string[]) => {
-    const key = files.join("\n");
-    if (!singleCopiesOf.has(key)) {
-      singleCopiesOf.set(key, readLakeFileIds(connection, files).then(singleCopyFiles));
-    }
-    return singleCopiesOf.get(key)!;
-  };
   // Models rebuilt from scratch this run: whatever reads them incrementally must be rebuilt from scratch too.
   const rebuiltWhole = new Set<string>();
   const runs: ModelRun[] = [];
@@ -358,9 +348,8 @@ async function buildModels(
       // Models read only what an incremental build rebuilds (see rebuild_from in the models); all of it otherwise.
       const since = mode.kind === "incremental" ? mode.since : undefined;
       await setRebuildFrom(connection, since);
-      const files = lakeSource(since);
-      await connection.run(`set variable lake_files = ${sqlStringList(files)}`);
-      await connection.run(`set variable single_copy_files = ${sqlStringList(await singleCopies(files))}::varchar[]`);
+      await connection.run(`set variable lake_files = ${sqlStringList(lakeSource(since))}`);
+      await connection.run(`set variable single_copy_files = ${sqlStringList(await singleCopies(since))}::varchar[]`);
       for (const statement of materialize(model, mode)) await connection.run(statement);
     }
     const rows = model.materialized === "view" ? 0 : await countRows(connection, model.id);
@@ -381,9 +370,15 @@ async function buildModels(
 export function lakeFilesToRead(lakeRoot: string, lake: readonly LakeFile[], since?: string): string[] {
   const everything = [`${lakeRoot}/pair=*/trade_date=*/hour=*/*.parquet`];
   if (since === undefined) return everything;
-  const fromHourMs = Math.floor(Date.parse(`${since.replace(" ", "T")}Z`) / 3_600_000) * 3_600_000;
-  const files = lake.filter((file) => file.hourStartMs >= fromHourMs).map((file) => file.path);
+  const files = lakeFilesFrom(lake, since).map((file) => file.path);
   return files.length > 0 ? files : everything;
+}
+
+/** The lake files of the hours a build from `since` reads: all of them when undefined. */
+export function lakeFilesFrom(lake: readonly LakeFile[], since?: string): readonly LakeFile[] {
+  if (since === undefined) return lake;
+  const fromHourMs = Math.floor(Date.parse(`${since.replace(" ", "T")}Z`) / 3_600_000) * 3_600_000;
+  return lake.filter((file) => file.hourStartMs >= fromHourMs);
 }
 
 /**
@@ -465,9 +460,36 @@ async function runTests(
   return runs;
 }
 
+/** The lake files the last refresh saw, with what it knew of their trade ids. */
+async function readSeenFiles(connection: DuckDBConnection): Promise<(SeenFile & { ids?: LakeFileIds })[]> {
+  const rows = await readRows<Record<string, string | boolean | null>>(
+    connection,
+    "select path, bytes, modified_ms, hour_start_ms, min_trade_id::double as min_trade_id, " +
+      "max_trade_id::double as max_trade_id, unique_trade_ids from meta.lake_files",
+  );
+  return rows.map((row) => {
+    const path = String(row.path);
+    const file = {
+      path,
+      bytes: Number(row.bytes),
+      modifiedMs: Number(row.modified_ms),
+      hourStartMs: Number(row.hour_start_ms),
+    };
+    if (row.unique_trade_ids === null) return file;
+    const ids: LakeFileIds = {
+      path,
+      uniqueIds: row.unique_trade_ids === true,
+      ...(row.min_trade_id === null ? {} : { minTradeId: Number(row.min_trade_id) }),
+      ...(row.max_trade_id === null ? {} : { maxTradeId: Number(row.max_trade_id) }),
+    };
+    return { ...file, ids };
+  });
+}
+
 async function recordRun(
   connection: DuckDBConnection,
   lake: LakeFile[],
+  fileIds: LakeFileIdsCache,
   models: Model[],
   run: { startedAt: string; mode: string; rebuiltFrom?: string; testsPassed: number; testsFailed: number },
 ): Promise<void> {
@@ -478,6 +500,13 @@ async function recordRun(
     appender.appendBigInt(BigInt(file.bytes));
     appender.appendBigInt(BigInt(file.modifiedMs));
     appender.appendBigInt(BigInt(file.hourStartMs));
+    const ids = fileIds.get(file.path);
+    if (ids?.minTradeId === undefined) appender.appendNull();
+    else appender.appendBigInt(BigInt(ids.minTradeId));
+    if (ids?.maxTradeId === undefined) appender.appendNull();
+    else appender.appendBigInt(BigInt(ids.maxTradeId));
+    if (ids === undefined) appender.appendNull();
+    else appender.appendBoolean(ids.uniqueIds);
     appender.endRow();
   }
   appender.flushSync();

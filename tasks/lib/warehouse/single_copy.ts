@@ -8,6 +8,7 @@
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { dirname } from "node:path";
 import { sqlStringList } from "../duckdb.ts";
+import type { LakeFile } from "../lake/listing.ts";
 import { UNIQUE_TRADE_IDS } from "../lake/unique_ids.ts";
 
 /** What a file's Parquet footer says about its trade ids. */
@@ -38,6 +39,40 @@ export function singleCopyFiles(files: readonly LakeFileIds[]): string[] {
     });
   }
   return single.sort();
+}
+
+/**
+ * The trade-id facts of lake files, each version of a file read from its footer once: a refresh records them beside
+ * the files it saw (meta.lake_files), and the next one reuses those of files whose size and modification time have
+ * not changed. A live hour holds thousands of small files, and an incremental refresh reads it every few minutes.
+ */
+export class LakeFileIdsCache {
+  readonly #known = new Map<string, LakeFileIds>();
+
+  /** Keeps the `recorded` facts of files still in the lake (`current`) unchanged. */
+  constructor(recorded: readonly (LakeFile & { ids?: LakeFileIds })[], current: readonly LakeFile[]) {
+    const now = new Map(current.map((file) => [file.path, file]));
+    for (const file of recorded) {
+      const same = now.get(file.path);
+      if (file.ids && same && same.bytes === file.bytes && same.modifiedMs === file.modifiedMs) {
+        this.#known.set(file.path, file.ids);
+      }
+    }
+  }
+
+  /** The facts of `paths`, reading the footers of those not known yet. */
+  async of(connection: DuckDBConnection, paths: readonly string[]): Promise<LakeFileIds[]> {
+    const unknown = paths.filter((path) => !this.#known.has(path));
+    if (unknown.length > 0) {
+      for (const ids of await readLakeFileIds(connection, unknown)) this.#known.set(ids.path, ids);
+    }
+    return paths.flatMap((path) => this.#known.get(path) ?? []);
+  }
+
+  /** What is known of `path`, to record. */
+  get(path: string): LakeFileIds | undefined {
+    return this.#known.get(path);
+  }
 }
 
 /** Reads the trade-id facts of `files` (paths or globs) from their Parquet footers. */

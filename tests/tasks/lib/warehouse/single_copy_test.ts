@@ -3,7 +3,13 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { PROJECT_ROOT } from "../../../../tasks/lib/paths.ts";
 import { allDifferent } from "../../../../tasks/lib/lake/unique_ids.ts";
 import { refreshMarts } from "../../../../tasks/lib/warehouse/builder.ts";
-import { type LakeFileIds, readLakeFileIds, singleCopyFiles } from "../../../../tasks/lib/warehouse/single_copy.ts";
+import {
+  type LakeFileIds,
+  LakeFileIdsCache,
+  readLakeFileIds,
+  singleCopyFiles,
+} from "../../../../tasks/lib/warehouse/single_copy.ts";
+import { lakeFiles } from "../../../../tasks/lib/lake/listing.ts";
 import { type FixtureTrade, writeLake } from "../../../helpers/lake.ts";
 
 const file = (path: string, minTradeId: number, maxTradeId: number, uniqueIds = true): LakeFileIds => ({
@@ -72,14 +78,22 @@ Deno.test("the consumer's writer marks files with unique ids, the builder reads 
     const instance = await DuckDBInstance.create(":memory:");
     const connection = await instance.connect();
     const root = await Deno.realPath(lakeDir);
-    const facts = await readLakeFileIds(connection, [`${root}/pair=*/trade_date=*/hour=*/*.parquet`]);
-    connection.closeSync();
-    instance.closeSync();
-    const summary = facts.sort((a, b) => a.minTradeId! - b.minTradeId!).map((
-      f,
-    ) => [f.minTradeId, f.maxTradeId, f.uniqueIds]);
+    const glob = `${root}/pair=*/trade_date=*/hour=*/*.parquet`;
+    const facts = await readLakeFileIds(connection, [glob]);
+    const summary = facts.sort((a, b) => a.minTradeId! - b.minTradeId!)
+      .map((file) => [file.minTradeId, file.maxTradeId, file.uniqueIds]);
     assert.deepEqual(summary, [[1, 3, true], [4, 4, true], [5, 5, false]]);
     assert.equal(singleCopyFiles(facts).length, 2);
+
+    // The builder names files as the listing does; DuckDB must name them the same when it reads the lake's glob, or
+    // no file would ever skip the window.
+    const listed = (await lakeFiles(root)).map((file) => file.path).sort();
+    const read =
+      (await connection.runAndReadAll(`select distinct filename from read_parquet('${glob}', filename = true)`))
+        .getRows().map((row) => String(row[0])).sort();
+    assert.deepEqual(read, listed);
+    connection.closeSync();
+    instance.closeSync();
 
     const result = await refreshMarts({
       lakeDir,
@@ -91,8 +105,46 @@ Deno.test("the consumer's writer marks files with unique ids, the builder reads 
     assert.deepEqual(result.tests.filter((t) => t.failingRows > 0).map((t) => t.name), []);
     const stg = result.models.find((m) => m.id === "staging.stg_trades");
     assert.equal(stg?.rows, 5);
+
+    // The facts are recorded with the files, for the next refresh.
+    const db = await DuckDBInstance.create(`${dbDir}/crypto.duckdb`, { access_mode: "READ_ONLY" });
+    const dbConnection = await db.connect();
+    const recorded = (await dbConnection.runAndReadAll(
+      "select min_trade_id::integer, max_trade_id::integer, unique_trade_ids from meta.lake_files order by 1",
+    )).getRows();
+    dbConnection.closeSync();
+    db.closeSync();
+    assert.deepEqual(recorded, [[1, 3, true], [4, 4, true], [5, 5, false]]);
   } finally {
     await Deno.remove(lakeDir, { recursive: true }).catch(() => {});
     await Deno.remove(dbDir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("LakeFileIdsCache reuses the recorded facts of unchanged files and reads the footers of the others", async () => {
+  const lakeDir = `${PROJECT_ROOT}/data/parquet/test-${crypto.randomUUID()}`;
+  const timeMs = Date.UTC(2025, 2, 1, 12, 0, 0);
+  const trade = (id: number): FixtureTrade => ({ pair: "BTCUSDT", id, price: "1", qty: "1", timeMs: timeMs + id });
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    await writeLake(lakeDir, [trade(1), trade(2)], { firstOffset: 0 });
+    await writeLake(lakeDir, [trade(3)], { firstOffset: 2 });
+    const [first, second] = await lakeFiles(await Deno.realPath(lakeDir));
+    // Recorded facts that differ from the footers show which were reused.
+    const recordedFirst = { path: first!.path, minTradeId: 100, maxTradeId: 200, uniqueIds: false };
+    const recordedSecond = { path: second!.path, minTradeId: 300, maxTradeId: 300, uniqueIds: false };
+    const recorded = [{ ...first!, ids: recordedFirst }, { ...second!, bytes: second!.bytes + 1, ids: recordedSecond }];
+    const cache = new LakeFileIdsCache(recorded, [first!, second!]);
+    const facts = await cache.of(connection, [first!.path, second!.path]);
+    assert.deepEqual(facts, [
+      recordedFirst, // unchanged: as recorded
+      { path: second!.path, minTradeId: 3, maxTradeId: 3, uniqueIds: true }, // its size changed: read again
+    ]);
+    assert.deepEqual(cache.get(second!.path), facts[1]);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+    await Deno.remove(lakeDir, { recursive: true }).catch(() => {});
   }
 });
