@@ -35,7 +35,8 @@ export interface SoakReport {
   trades: number;
   missing: number;
   doubled: number;
-  refreshes: { ok: number; failed: number };
+  /** Refreshes run, and the slowest one's wall time in seconds (a `deno task refresh` process, start-up included). */
+  refreshes: { ok: number; failed: number; maxSeconds: number };
   maxLagMessages: number;
   endToEndP99Ms: number | null;
   memory: ComponentMemory[];
@@ -60,7 +61,8 @@ export function formatSoak(report: SoakReport): string {
   const lines = [
     `soak: ${report.minutes} min at ${report.tradesPerSecond} trades/s: ${report.trades} trades, ` +
     `${report.missing} missing, ${report.doubled} doubled; refreshes ${report.refreshes.ok} ok, ` +
-    `${report.refreshes.failed} failed; max consumer lag ${report.maxLagMessages} messages; ` +
+    `${report.refreshes.failed} failed, slowest ${report.refreshes.maxSeconds.toFixed(1)} s; ` +
+    `max consumer lag ${report.maxLagMessages} messages; ` +
     `p99 trade → lake ${report.endToEndP99Ms === null ? "n/a" : `${Math.round(report.endToEndP99Ms)} ms`}`,
   ];
   for (const memory of report.memory) {
