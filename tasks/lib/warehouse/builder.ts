@@ -319,6 +319,8 @@ async function buildModels(
   );
   // Models rebuilt from scratch this run: whatever reads them incrementally must be rebuilt from scratch too.
   const rebuiltWhole = new Set<string>();
+  let lakeVariablesSet = false;
+  let lakeVariablesSince: string | undefined;
   const runs: ModelRun[] = [];
   for (const model of models) {
     const started = performance.now();
@@ -348,8 +350,13 @@ async function buildModels(
       // Models read only what an incremental build rebuilds (see rebuild_from in the models); all of it otherwise.
       const since = mode.kind === "incremental" ? mode.since : undefined;
       await setRebuildFrom(connection, since);
-      await connection.run(`set variable lake_files = ${sqlStringList(lakeSource(since))}`);
-      await connection.run(`set variable single_copy_files = ${sqlStringList(await singleCopies(since))}::varchar[]`);
+      if (!lakeVariablesSet || since !== lakeVariablesSince) {
+        // A live hour lists thousands of files: set them again only when the start point changes.
+        await connection.run(`set variable lake_files = ${sqlStringList(lakeSource(since))}`);
+        await connection.run(`set variable single_copy_files = ${sqlStringList(await singleCopies(since))}::varchar[]`);
+        lakeVariablesSet = true;
+        lakeVariablesSince = since;
+      }
       for (const statement of materialize(model, mode)) await connection.run(statement);
     }
     const rows = model.materialized === "view" ? 0 : await countRows(connection, model.id);
