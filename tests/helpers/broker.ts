@@ -21,25 +21,18 @@ export interface TestBroker {
 
 /** Two adjacent free loopback ports: the broker's and its controller's. */
 export function freePortPair(): number {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const first = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (first.addr as Deno.NetAddr).port;
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port: port + 1 }).close();
-      return port;
-    } catch {
-      // port + 1 is taken; try another pair
-    } finally {
-      first.close();
-    }
-  }
-  throw new Error("Cannot find two adjacent free ports on 127.0.0.1");
+  return freePortRun(2);
 }
 
-/** `count` consecutive free loopback ports, for a cluster of count / 2 nodes; returns the first. */
+/**
+ * `count` consecutive free loopback ports, for a cluster of count / 2 nodes; returns the first. They are chosen
+ * below the kernel's ephemeral range: a port free now but inside it can be taken by any outbound connection (one
+ * broker of a starting cluster connecting to another) in the seconds before a JVM binds it, which CI saw happen.
+ */
 export function freePortRun(count: number): number {
+  const below = ephemeralPortsStart();
   for (let attempt = 0; attempt < 200; attempt++) {
-    const first = 20_000 + Math.floor(Math.random() * 30_000);
+    const first = 20_000 + Math.floor(Math.random() * (below - 20_000 - count));
     const listeners: Deno.Listener[] = [];
     try {
       for (let port = first; port < first + count; port++) listeners.push(Deno.listen({ hostname: "127.0.0.1", port }));
@@ -51,6 +44,16 @@ export function freePortRun(count: number): number {
     }
   }
   throw new Error(`Cannot find ${count} consecutive free ports on 127.0.0.1`);
+}
+
+/** The first port the kernel hands out to outbound connections (Linux; 32768, its default, elsewhere). */
+function ephemeralPortsStart(): number {
+  try {
+    const first = Number(Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 21_000 ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
 /** Starts a broker on free ports; `await using` stops it even when the test fails. */
