@@ -63,6 +63,8 @@ async function main(): Promise<void> {
     trades: (perSymbol + fiveMinutes) * BENCH_SYMBOLS.length,
     symbols: BENCH_SYMBOLS.length,
     lake_files: incremental.lakeFiles,
+    // files whose trades went through staging's de-duplicating window in the full refresh (the rest had one copy)
+    lake_files_deduplicated: full.lakeFilesDeduplicated,
     full_refresh_s: round(full.seconds),
     full_models_s: round(full.models.reduce((sum, m) => sum + m.seconds, 0)),
     full_tests_s: round(full.tests.reduce((sum, t) => sum + t.seconds, 0)),

@@ -69,6 +69,8 @@ export type RefreshResult =
     /** Where incremental models were rebuilt from (UTC), or undefined when the lake had not changed. */
     rebuiltFrom?: string;
     lakeFiles: number;
+    /** Of the files staging read, those whose trades went through de-duplication (see single_copy.ts). */
+    lakeFilesDeduplicated: number;
     models: ModelRun[];
     tests: TestRun[];
     /** What the refresh did to marts.alerts (when the project's models define it). */
@@ -156,8 +158,13 @@ async function buildAndPublish(
 
     endPhase("prepare");
     const lakeSource = (since?: string) => lakeFilesToRead(lakeRoot, lake, since);
-    const singleCopies = async (since?: string) =>
-      singleCopyFiles(await fileIds.of(connection, lakeFilesFrom(lake, since).map((file) => file.path)));
+    let lakeFilesDeduplicated = 0;
+    const singleCopies = async (since?: string) => {
+      const read = lakeFilesFrom(lake, since).map((file) => file.path);
+      const single = singleCopyFiles(await fileIds.of(connection, read));
+      lakeFilesDeduplicated = read.length - single.length;
+      return single;
+    };
     const runs = await buildModels(connection, models, full, rebuiltFrom, lakeSource, singleCopies, log);
     endPhase("models");
     // When every incremental model was rebuilt from the same point, the tests need only look at the rows from
@@ -186,6 +193,7 @@ async function buildAndPublish(
       mode: full ? "full" : "incremental",
       ...(rebuiltFrom === undefined || full ? {} : { rebuiltFrom }),
       lakeFiles: lake.length,
+      lakeFilesDeduplicated,
       models: runs,
       tests,
       ...(alerts ? { alerts } : {}),

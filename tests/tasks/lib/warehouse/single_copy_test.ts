@@ -105,6 +105,7 @@ Deno.test("the consumer's writer marks files with unique ids, the builder reads 
     assert.deepEqual(result.tests.filter((t) => t.failingRows > 0).map((t) => t.name), []);
     const stg = result.models.find((m) => m.id === "staging.stg_trades");
     assert.equal(stg?.rows, 5);
+    assert.equal(result.lakeFilesDeduplicated, 1, "only the file holding 5 twice went through the window");
 
     // The facts are recorded with the files, for the next refresh.
     const db = await DuckDBInstance.create(`${dbDir}/crypto.duckdb`, { access_mode: "READ_ONLY" });
