@@ -59,6 +59,10 @@ async function main(): Promise<void> {
     if (!output.success) throw new TaskError(`kafka-consumer-perf-test failed:\n${text.slice(-1000)}`);
     const reference = parseConsumerPerf(text);
 
+    // 5. The client's own ceiling: kafkajs handing over the same topic to a handler that only counts.
+    log("client alone: kafkajs reading the topic without decoding or writing");
+    const clientAlone = await readWithClientAlone(broker, options.trades);
+
     const ours = sustained ?? 0;
     console.log(JSON.stringify(
       {
@@ -78,6 +82,12 @@ async function main(): Promise<void> {
           mb_per_s: reference.megabytesPerSecond,
         },
         ratio_to_reference: round(ours / reference.messagesPerSecond),
+        // Not a goal: how much of kafkajs's own rate (no decoding, no Parquet) we keep.
+        client_alone: {
+          tool: "kafkajs 2.2.4 with the consumer's fetch settings, counting records only, same topic, same run",
+          records_per_s: round(clientAlone),
+          ratio_ours_to_client_alone: round(ours / clientAlone),
+        },
         goals: {
           sustained_trades_per_s: { goal: ">= 200000", met: ours >= 200_000 },
           ratio_to_reference: { goal: ">= 0.3", met: ours / reference.messagesPerSecond >= 0.3 },
@@ -170,6 +180,34 @@ async function consume(broker: BenchBroker, total: number, log: (line: string) =
 }
 
 /** Milliseconds from trade time to the file holding the trade being written, for trades from `fromId` on. */
+/** Records/s kafkajs hands over from the start of the trades topic to a handler that only counts them. */
+async function readWithClientAlone(broker: BenchBroker, total: number): Promise<number> {
+  const kafka = createKafka(broker.brokers, { quiet: true });
+  const consumer = kafka.consumer({ groupId: "bench.client-alone", maxBytes: 32 * 2 ** 20, sessionTimeout: 10_000 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: TRADES_TOPIC, fromBeginning: true });
+    const { promise: allRead, resolve: done } = Promise.withResolvers<number>();
+    let count = 0;
+    let started = 0;
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        if (started === 0) started = performance.now();
+        for (const message of batch.messages) if (message.value !== null) count++;
+        resolveOffset(batch.lastOffset());
+        await heartbeat();
+        if (count >= total) done((performance.now() - started) / 1000);
+      },
+    });
+    const seconds = await allRead;
+    return total / seconds;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
 async function queryableLatency(fromId: number) {
   // DuckDB's native code is outside Deno's sandbox: confine it to the bench lake it reads.
   const lakeRoot = await Deno.realPath(resolve(PROJECT_ROOT, LAKE_DIR));

@@ -12,7 +12,7 @@ import { parseSymbols } from "./lib/config.ts";
 import { runTask, TaskError, wholeNumberFlag } from "./lib/cli.ts";
 import { round, sustainedRate } from "./lib/bench/measure.ts";
 import { parseProducerPerf, producerPerfArgs } from "./lib/bench/perf_tools.ts";
-import { type BenchBroker, measureProducer, startBenchBroker } from "./lib/bench/producer_run.ts";
+import { type BenchBroker, measureClientAlone, measureProducer, startBenchBroker } from "./lib/bench/producer_run.ts";
 import { KAFKA_LIB_DIR } from "./lib/kafka/jars.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
 
@@ -46,6 +46,16 @@ async function main(): Promise<void> {
     log("reference: kafka-producer-perf-test with the same envelopes, acks=all, idempotence, gzip");
     const reference = await runProducerPerfTest(broker, options.trades, full.envelopes);
 
+    // 4. The client's own ceiling on this machine: the same envelopes through the same publisher, nothing else.
+    log("client alone: prebuilt envelopes through the producer's kafkajs publisher");
+    const clientAlone = await measureClientAlone(
+      broker,
+      "bench.client-alone",
+      options.symbols,
+      full.envelopes,
+      options.trades,
+    );
+
     const ours = sustained ?? 0;
     const report = {
       benchmark: "producer",
@@ -76,6 +86,12 @@ async function main(): Promise<void> {
         producer_props: reference.props,
       },
       ratio_to_reference: round(ours / reference.summary.recordsPerSecond),
+      // Not a goal: how much of the kafkajs publisher's own rate (no exchange, WebSocket or validation) we keep.
+      client_alone: {
+        tool: "the producer's KafkaPublisher (kafkajs 2.2.4, same settings) sending prebuilt envelopes, same run",
+        messages_per_s: round(clientAlone),
+        ratio_ours_to_client_alone: round(ours / clientAlone),
+      },
       goals: {
         sustained_trades_per_s: { goal: ">= 100000", met: ours >= 100_000 },
         ratio_to_reference: { goal: ">= 0.3", met: ours / reference.summary.recordsPerSecond >= 0.3 },

@@ -3,10 +3,12 @@
  * in-process local exchange.
  */
 import { resolve } from "node:path";
+import { Partitioners } from "kafkajs";
 import { TaskError } from "../cli.ts";
 import type { BrokerAddress } from "../config.ts";
 import { startExchange } from "../exchange/server.ts";
 import { tradeFromRest, tradeMessage } from "../ingest/envelope.ts";
+import { KafkaPublisher } from "../ingest/kafka_publisher.ts";
 import type { ProducerSummary } from "../ingest/producer.ts";
 import { stateAt } from "../ingest/producer_state.ts";
 import { createKafka } from "../kafka/client.ts";
@@ -168,5 +170,54 @@ async function denoTask(args: string[], env: Record<string, string>, mustSucceed
   if (mustSucceed && !output.success) {
     const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
     throw new TaskError(`deno task ${args.join(" ")} failed:\n${text.trim()}`);
+  }
+}
+
+/**
+ * The Kafka client's own ceiling: `messages` prebuilt trade envelopes (cycled to `count`, keyed by `symbols` in
+ * turn) sent through the producer's KafkaPublisher with the producer's kafkajs settings (idempotent, acks=all,
+ * gzip, one batch in flight), with no exchange, WebSocket or validation in the way. Returns messages/s.
+ */
+export async function measureClientAlone(
+  broker: BenchBroker,
+  topic: string,
+  symbols: readonly string[],
+  values: readonly string[],
+  count: number,
+): Promise<number> {
+  await broker.createTopic(topic);
+  const kafka = createKafka(broker.brokers, { quiet: true });
+  const admin = kafka.admin();
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await Promise.all([admin.connect(), producer.connect()]);
+  try {
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    const partitioner = Partitioners.DefaultPartitioner();
+    let acked = 0;
+    const { promise: allAcked, resolve: done } = Promise.withResolvers<void>();
+    const publisher = new KafkaPublisher<null>(producer, {
+      partitionOf: (name, message) => partitioner({ topic: name, partitionMetadata: metadata!.partitions, message }),
+      onAcked: (batch) => {
+        acked += batch.length;
+        if (acked >= count) done();
+      },
+    });
+    const now = String(Date.now());
+    const started = performance.now();
+    for (let i = 0; i < count; i++) {
+      const message = { key: symbols[i % symbols.length]!, value: values[i % values.length]!, timestamp: now };
+      publisher.enqueue({ topic, message, meta: null });
+    }
+    await allAcked;
+    const seconds = (performance.now() - started) / 1000;
+    await publisher.close();
+    return count / seconds;
+  } finally {
+    await Promise.all([producer.disconnect(), admin.disconnect()]);
   }
 }

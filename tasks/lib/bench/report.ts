@@ -52,6 +52,16 @@ export function benchRows(results: { producer?: Json; consumer?: Json; refresh?:
       reference: "",
       ratio: null,
     });
+    const clientAlone = producer.client_alone as Json | undefined;
+    if (clientAlone) {
+      rows.push(clientCeilingRow(
+        "producer",
+        "kafkajs publisher alone, prebuilt envelopes (the client's ceiling)",
+        num(clientAlone.messages_per_s),
+        "messages/s",
+        num(clientAlone.ratio_ours_to_client_alone),
+      ));
+    }
   }
   if (consumer) {
     const goals = consumer.goals as Record<string, { goal: string; met: boolean }>;
@@ -85,6 +95,16 @@ export function benchRows(results: { producer?: Json; consumer?: Json; refresh?:
       reference: "",
       ratio: null,
     });
+    const clientAlone = consumer.client_alone as Json | undefined;
+    if (clientAlone) {
+      rows.push(clientCeilingRow(
+        "consumer",
+        "kafkajs reading alone, no decoding or writing (the client's ceiling)",
+        num(clientAlone.records_per_s),
+        "records/s",
+        num(clientAlone.ratio_ours_to_client_alone),
+      ));
+    }
   }
   if (refresh) {
     const goals = refresh.goals as Record<string, { goal: string; met: boolean }>;
@@ -109,6 +129,17 @@ export function benchRows(results: { producer?: Json; consumer?: Json; refresh?:
     });
   }
   return rows;
+}
+
+/** A row for the Kafka client's own rate in the same run: no goal, our rate as a share of it. */
+function clientCeilingRow(
+  benchmark: string,
+  figure: string,
+  value: number | null,
+  unit: string,
+  ratio: number | null,
+): BenchRow {
+  return { benchmark, figure, value, unit, goal: "", met: null, reference: "ours ÷ this", ratio };
 }
 
 /** The rows as a markdown table. */

@@ -47,3 +47,18 @@ Deno.test("benchMarkdown() prints one table row per figure, blank where there is
   );
   assert.match(markdown, /\| producer \| peak RSS \| 280 MB \| {2}\| {2}\| {2}\| {2}\|/);
 });
+
+Deno.test("benchRows() adds the client's own ceiling when the producer benchmark measured it", () => {
+  const withClient = { ...producer, client_alone: { messages_per_s: 95000, ratio_ours_to_client_alone: 0.63 } };
+  const rows = benchRows({ producer: withClient });
+  assert.deepEqual(rows.at(-1), {
+    benchmark: "producer",
+    figure: "kafkajs publisher alone, prebuilt envelopes (the client's ceiling)",
+    value: 95000,
+    unit: "messages/s",
+    goal: "",
+    met: null,
+    reference: "ours ÷ this",
+    ratio: 0.63,
+  });
+});
