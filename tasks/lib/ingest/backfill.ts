@@ -18,6 +18,18 @@ export class RateLimitedError extends Error {
   }
 }
 
+/**
+ * Throws {@link RateLimitedError} when the exchange answered 429 (slow down) or 418 (banned for a while), waiting as
+ * long as its Retry-After says (else a minute, or two after a ban); the body is discarded.
+ */
+export async function refuseIfRateLimited(response: Response): Promise<void> {
+  if (response.status !== 429 && response.status !== 418) return;
+  await response.body?.cancel();
+  const seconds = Number(response.headers.get("retry-after"));
+  const fallback = response.status === 418 ? 120_000 : 60_000;
+  throw new RateLimitedError(response.status, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : fallback);
+}
+
 /** Fetches up to `limit` trades of `symbol` starting at `fromId`, ascending. */
 export async function fetchHistoricalTrades(
   restUrl: URL,
@@ -48,12 +60,7 @@ async function getTrades(url: URL, what: string, fetchImpl: typeof fetch): Promi
     headers: { accept: "application/json" },
     signal: AbortSignal.timeout(10_000),
   });
-  if (response.status === 429 || response.status === 418) {
-    await response.body?.cancel();
-    const seconds = Number(response.headers.get("retry-after"));
-    const fallback = response.status === 418 ? 120_000 : 60_000;
-    throw new RateLimitedError(response.status, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : fallback);
-  }
+  await refuseIfRateLimited(response);
   if (!response.ok) {
     const body = (await response.text()).slice(0, 200);
     throw new Error(`${what} answered ${response.status}: ${body}`);

@@ -2,7 +2,7 @@
  * The exchange side of kline reconciliation: one `GET /api/v3/klines` per planned request, parsed exactly. It is the
  * only module of the reconciliation that talks to the network, and it takes its `fetch` as an argument.
  */
-import { RateLimitedError } from "../ingest/backfill.ts";
+import { RateLimitedError, refuseIfRateLimited } from "../ingest/backfill.ts";
 import { type MinuteValues, parseKline } from "./kline_compare.ts";
 import { type KlinesRequest, klinesUrl } from "./kline_plan.ts";
 
@@ -35,12 +35,7 @@ export async function fetchKlines(
   } catch (error) {
     throw new KlinesFetchError(`Cannot fetch ${what}: ${(error as Error).message}`, { cause: error });
   }
-  if (response.status === 429 || response.status === 418) {
-    await response.body?.cancel();
-    const seconds = Number(response.headers.get("retry-after"));
-    const fallback = response.status === 418 ? 120_000 : 60_000;
-    throw new RateLimitedError(response.status, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : fallback);
-  }
+  await refuseIfRateLimited(response);
   if (!response.ok) {
     throw new KlinesFetchError(
       `Cannot fetch ${what}: answered ${response.status} ${(await response.text()).slice(0, 200)}`,
