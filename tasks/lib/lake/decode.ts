@@ -5,6 +5,7 @@
  * here too: the consumer trusts no producer, and a symbol becomes a folder name.
  */
 import { validateTrade } from "../ingest/trade_event.ts";
+import { readCanonicalEnvelope } from "./canonical_envelope.ts";
 import { type HivePartition, hivePartitionOf } from "./partition.ts";
 
 /** Envelope versions this consumer understands. */
@@ -34,8 +35,14 @@ export interface LakeRow {
 /** The outcome of {@link decodeRecord}. */
 export type Decoded = { row: LakeRow } | { reason: string; detail: string };
 
-/** Decodes one Kafka record value. */
+/** Decodes one Kafka record value: the producer's own layout directly, anything else the general way. */
 export function decodeRecord(value: string | null, kafkaPartition: number, kafkaOffset: bigint): Decoded {
+  const row = value === null ? undefined : readCanonicalEnvelope(value, kafkaPartition, kafkaOffset);
+  return row === undefined ? decodeAnyEnvelope(value, kafkaPartition, kafkaOffset) : { row };
+}
+
+/** Decodes one Kafka record value of any layout JSON allows: parse, then validate every field. */
+export function decodeAnyEnvelope(value: string | null, kafkaPartition: number, kafkaOffset: bigint): Decoded {
   if (value === null) return { reason: "empty_record", detail: "record has no value" };
   let envelope: Record<string, unknown>;
   try {
