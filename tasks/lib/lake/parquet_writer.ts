@@ -4,51 +4,14 @@
  *
  * DuckDB's native code is outside Deno's sandbox, so the connection confines itself to the lake folder.
  */
-import {
-  BIGINT,
-  BOOLEAN,
-  DOUBLE,
-  type DuckDBConnection,
-  DuckDBDataChunk,
-  DuckDBDecimalType,
-  DuckDBDecimalValue,
-  INTEGER,
-  VARCHAR,
-} from "@duckdb/node-api";
-import { DECIMALS, parseUnits } from "../decimal.ts";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import { type DuckDB, openConfinedDuckDB } from "../duckdb.ts";
 import { writeParquetFile } from "./durable.ts";
 import { ensureLakeLockFile } from "./lake_lock.ts";
 import type { LakeRow } from "./decode.ts";
 import { lakeFileName, partitionDir, partitionKey } from "./partition.ts";
+import { STAGING_COLUMNS, StagingChunks } from "./staging_chunks.ts";
 import { allDifferent, UNIQUE_TRADE_IDS_OPTION } from "./unique_ids.ts";
-
-// DuckDB appends at most this many rows per data chunk (its vector size).
-const CHUNK_ROWS = 2048;
-
-// Prices and quantities are appended as DECIMAL(20, 8) values parsed exactly in TypeScript: DuckDB's own
-// VARCHAR → DECIMAL cast costs about 3 µs a value, twenty times the rest of a row.
-const PRICE_WIDTH = 20;
-const MONEY = new DuckDBDecimalType(PRICE_WIDTH, DECIMALS);
-
-// One partition's rows at a time: the pair, date and hour are in the folder name, not in the file. Strings cost a
-// native call per value to append, so the time unit is staged as a flag. Ids and times are safe integers (decode
-// checks), exact in a DOUBLE: staged so, they skip a BigInt per value and are cast back to BIGINT when written.
-const STAGING_COLUMNS = [
-  ["trade_id", DOUBLE],
-  ["price", MONEY],
-  ["quantity", MONEY],
-  ["trade_time_us", DOUBLE],
-  ["event_time_us", DOUBLE],
-  ["time_unit_is_us", BOOLEAN],
-  ["is_buyer_maker", BOOLEAN],
-  ["is_best_match", BOOLEAN],
-  ["ingested_at_ms", DOUBLE],
-  ["is_backfilled", BOOLEAN],
-  ["schema_version", INTEGER],
-  ["producer_id", VARCHAR],
-  ["kafka_offset", BIGINT],
-] as const;
 
 /** The columns of every lake file, as DuckDB computes them from the staging table. */
 export function lakeSelectList(writtenAtMs: number, withProducerId: boolean, kafkaPartition: number): string {
@@ -81,6 +44,8 @@ export class PublishRefusedError extends Error {
 
 /** Writes Parquet files into one lake folder. */
 export class LakeWriter {
+  readonly #staging = new StagingChunks();
+
   private constructor(
     readonly lakeDir: string,
     private readonly duckdb: DuckDB,
@@ -141,26 +106,7 @@ export class LakeWriter {
 
   async #stage(rows: LakeRow[]): Promise<void> {
     const appender = await this.connection.createAppender("staging");
-    for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
-      const slice = rows.slice(start, start + CHUNK_ROWS);
-      const chunk = DuckDBDataChunk.create(STAGING_COLUMNS.map(([, type]) => type), slice.length);
-      chunk.setColumns([
-        slice.map((r) => r.tradeId),
-        slice.map((r) => new DuckDBDecimalValue(parseUnits(r.price), PRICE_WIDTH, DECIMALS)),
-        slice.map((r) => new DuckDBDecimalValue(parseUnits(r.quantity), PRICE_WIDTH, DECIMALS)),
-        slice.map((r) => r.tradeTimeUs),
-        slice.map((r) => r.eventTimeUs),
-        slice.map((r) => r.timeUnit === "us"),
-        slice.map((r) => r.isBuyerMaker),
-        slice.map((r) => r.isBestMatch),
-        slice.map((r) => r.ingestedAtMs),
-        slice.map((r) => r.isBackfilled),
-        slice.map((r) => r.schemaVersion),
-        slice.map((r) => r.producerId),
-        slice.map((r) => r.kafkaOffset),
-      ]);
-      appender.appendDataChunk(chunk);
-    }
+    for (const chunk of this.#staging.chunks(rows)) appender.appendDataChunk(chunk);
     appender.flushSync();
     appender.closeSync();
   }
