@@ -3,8 +3,8 @@
  * (LAKE_DIR/pair=/trade_date=/hour=), undecodable records into crypto.trades.dlq.v1. Stops cleanly on SIGINT/SIGTERM.
  * Serves Prometheus metrics on 127.0.0.1:CONSUMER_METRICS_PORT; logs as LOG_FORMAT says.
  *
- * Permissions: net to the brokers (and loopback, for /metrics); read/write LAKE_DIR (data/parquet); FFI for DuckDB,
- * which is confined to LAKE_DIR.
+ * Permissions: net to the brokers (and loopback, for /metrics); read/write LAKE_DIR (data/parquet); read tasks/lib,
+ * whose modules the lake worker thread loads; FFI for DuckDB, which is confined to LAKE_DIR.
  */
 import { loadKafkaConfig, loadMetricsPort, loadStorageConfig } from "./lib/config.ts";
 import { runTask, shutdownSignal } from "./lib/cli.ts";

@@ -2,15 +2,19 @@
  * The consumer's job from start to shutdown: crypto.trades.v1 → decode → Parquet files in the lake → commit.
  * Records that cannot be decoded go to crypto.trades.dlq.v1 (sent and acknowledged before their offset is
  * committed).
+ *
+ * This thread reads Kafka and buffers raw records; a worker thread decodes each flush and writes its files (see
+ * worker_writer.ts) while the next flush fills. This thread then publishes the files and commits, one flush at a time.
  */
 import { type Admin, Partitioners } from "kafkajs";
 import type { KafkaConfig } from "../config.ts";
 import { createKafka } from "../kafka/client.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../kafka/topics.ts";
 import { MAX_DLQ_RAW_CHARS, SCHEMA_VERSION } from "../ingest/envelope.ts";
-import { decodeRecord } from "./decode.ts";
+import type { DeadLetter } from "./decode.ts";
 import { FlushError, LakeSink, OwnershipLostError, removeUncommitted, type RotationLimits } from "./lake_sink.ts";
-import { LakeWriter } from "./parquet_writer.ts";
+import type { RawRecord } from "./packed_records.ts";
+import { LakeWorkerWriter } from "./worker_writer.ts";
 import { type DlqSinkSummary, startDlqSink } from "./dlq_sink.ts";
 import { type ConsumerMetrics, createConsumerMetrics } from "../metrics.ts";
 
@@ -67,7 +71,6 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   const metrics = settings.metrics ?? createConsumerMetrics();
   const limits: RotationLimits = { maxRows: 100_000, maxAgeMs: 1000, ...settings.rotation };
   const kafka = createKafka(settings.kafka.brokers, { clientId: "crypto-consumer" });
-  const writer = await LakeWriter.open(settings.lakeDir);
   // A consumer that died without leaving the group holds its partitions until its session times out: keep that
   // short, so a restart after kill -9 resumes within seconds rather than a minute.
   const consumer = kafka.consumer({
@@ -80,10 +83,6 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   });
   const dlq = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   const admin = kafka.admin();
-  await Promise.all([consumer.connect(), dlq.connect(), admin.connect()]);
-  const dlqSink = settings.dlqSink === false
-    ? undefined
-    : await startDlqSink(kafka, admin, { lakeDir: settings.lakeDir, rotation: settings.dlqRotation, log });
 
   const summary: ConsumerSummary = {
     rows: 0,
@@ -93,19 +92,38 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     unwrittenPartitions: [],
     peakRssBytes: Deno.memoryUsage().rss,
   };
+  let lastTradeUs = 0;
+  const writer = await LakeWorkerWriter.open(settings.lakeDir, {
+    deadLetter: async (partition, letter) => {
+      await sendToDlq(dlq, letter, partition);
+      summary.dlq[letter.reason] = (summary.dlq[letter.reason] ?? 0) + 1;
+      metrics.dlqEvents.inc({ reason: letter.reason });
+    },
+    wroteUpTo: (tradeTimeUs) => {
+      lastTradeUs = Math.max(lastTradeUs, tradeTimeUs);
+    },
+  });
+  await Promise.all([consumer.connect(), dlq.connect(), admin.connect()]).catch(async (error) => {
+    await writer.close();
+    throw error;
+  });
+  const dlqSink = settings.dlqSink === false
+    ? undefined
+    : await startDlqSink(kafka, admin, { lakeDir: settings.lakeDir, rotation: settings.dlqRotation, log });
   // Partitions this consumer owns; none while the group rebalances, so nothing is published that the next owner
   // might not know of. kafkajs announces a rebalance before it rejoins, and another consumer can only be given a
   // partition once this one has rejoined.
   const owned = new Set<number>();
   let rebalancing = false;
   const owns = (partition: number) => !rebalancing && owned.has(partition);
-  const sink = new LakeSink(
+  const sink = new LakeSink<RawRecord>(
     writer,
     async (partition, offset) => {
       await consumer.commitOffsets([{ topic: TRADES_TOPIC, partition, offset: String(offset) }]);
     },
     limits,
     owns,
+    { overlap: true },
   );
   // Writing, committing and cleaning up never overlap: each waits for the one before.
   let exclusive: Promise<unknown> = Promise.resolve();
@@ -148,7 +166,7 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     }
   };
 
-  // On every assignment: forget every buffer, remove files a partition wrote but never committed, and read each
+  // On every assignment: forget every buffer (once a flush under way is over), remove files a partition wrote but never committed, and read each
   // assigned partition again from the committed offset that clean-up went by. kafkajs took its own before this join,
   // and a commit of the previous assignment can land in between (a coordinator moving to another broker): reading
   // from kafkajs's older offset would write again records the lake already holds.
@@ -158,7 +176,7 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     const assigned = new Set(payload.memberAssignment[TRADES_TOPIC] ?? []);
     void serially(async () => {
-      sink.dropAll();
+      await sink.dropAll();
       owned.clear();
       rebalancing = false;
       const committed = await committedLakeOffsets(admin);
@@ -173,7 +191,6 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     });
   });
 
-  let lastTradeUs = 0;
   let lagMessages = 0;
   await consumer.subscribe({ topic: TRADES_TOPIC, fromBeginning: true });
   await consumer.run({
@@ -191,24 +208,8 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
         try {
           for (const message of batch.messages) {
             if (isStale()) return;
-            const offset = BigInt(message.offset);
-            const decoded = decodeRecord(message.value?.toString() ?? null, batch.partition, offset);
-            if ("row" in decoded) {
-              sink.add(batch.partition, offset, decoded.row, now);
-              lastTradeUs = Math.max(lastTradeUs, decoded.row.tradeTimeUs);
-            } else {
-              await sendToDlq(
-                dlq,
-                message.value?.toString() ?? "",
-                decoded.reason,
-                decoded.detail,
-                batch.partition,
-                offset,
-              );
-              summary.dlq[decoded.reason] = (summary.dlq[decoded.reason] ?? 0) + 1;
-              metrics.dlqEvents.inc({ reason: decoded.reason });
-              sink.add(batch.partition, offset, null, now);
-            }
+            const kafkaOffset = BigInt(message.offset);
+            sink.add(batch.partition, kafkaOffset, { kafkaOffset, value: message.value }, now);
             handled = message.offset;
           }
         } finally {
@@ -255,18 +256,15 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   // next run.
   if (dlqSink) summary.dlqLake = await dlqSink.stop();
   await Promise.all([dlq.disconnect(), admin.disconnect()]);
-  writer.close();
+  await writer.close();
   summary.peakRssBytes = Math.max(summary.peakRssBytes, Deno.memoryUsage().rss);
   return summary;
 }
 
 async function sendToDlq(
   producer: ReturnType<ReturnType<typeof createKafka>["producer"]>,
-  raw: string,
-  reason: string,
-  detail: string,
+  { raw, reason, detail, kafkaOffset: offset }: DeadLetter,
   partition: number,
-  offset: bigint,
 ): Promise<void> {
   const record = {
     schema_version: SCHEMA_VERSION,

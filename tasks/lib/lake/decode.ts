@@ -6,6 +6,7 @@
  */
 import { validateTrade } from "../ingest/trade_event.ts";
 import { readCanonicalEnvelope } from "./canonical_envelope.ts";
+import { forEachRecord, type PackedRecords } from "./packed_records.ts";
 import { type HivePartition, hivePartitionOf } from "./partition.ts";
 
 /** Envelope versions this consumer understands. */
@@ -102,4 +103,36 @@ export function decodeAnyEnvelope(value: string | null, kafkaPartition: number, 
       kafkaOffset,
     },
   };
+}
+
+/** A record that could not be decoded, for the DLQ. */
+export interface DeadLetter {
+  kafkaOffset: bigint;
+  reason: string;
+  detail: string;
+  /** The record's value as text ("" when it had none). */
+  raw: string;
+}
+
+/** One flush's records of Kafka partition `kafkaPartition`, decoded. */
+export interface DecodedFlush {
+  rows: LakeRow[];
+  deadLetters: DeadLetter[];
+  /** The latest trade time among the rows (µs), 0 when there are none. */
+  lastTradeUs: number;
+}
+
+/** Decodes every record of a flush (see packed_records.ts). */
+export function decodeFlush(records: PackedRecords, kafkaPartition: number): DecodedFlush {
+  const flush: DecodedFlush = { rows: [], deadLetters: [], lastTradeUs: 0 };
+  forEachRecord(records, (kafkaOffset, value) => {
+    const decoded = decodeRecord(value, kafkaPartition, kafkaOffset);
+    if ("row" in decoded) {
+      flush.rows.push(decoded.row);
+      if (decoded.row.tradeTimeUs > flush.lastTradeUs) flush.lastTradeUs = decoded.row.tradeTimeUs;
+    } else {
+      flush.deadLetters.push({ kafkaOffset, reason: decoded.reason, detail: decoded.detail, raw: value ?? "" });
+    }
+  });
+  return flush;
 }

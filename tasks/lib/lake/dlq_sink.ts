@@ -121,7 +121,7 @@ export async function startDlqSink(kafka: Kafka, admin: Admin, settings: DlqSink
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     const assigned = new Set(payload.memberAssignment[DLQ_TOPIC] ?? []);
     void serially(async () => {
-      sink.dropAll();
+      await sink.dropAll();
       owned.clear();
       rebalancing = false;
       const committed = await committedDlqOffsets(admin);

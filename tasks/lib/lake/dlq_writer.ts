@@ -9,7 +9,7 @@ import { type DuckDB, openConfinedDuckDB } from "../duckdb.ts";
 import { writeParquetFile } from "./durable.ts";
 import { DLQ_COLUMNS, dlqColumnDefinitions, dlqDir, dlqFileName, type DlqRow, receivedDateOf } from "./dlq_schema.ts";
 import { PublishRefusedError } from "./parquet_writer.ts";
-import type { RowWriter } from "./lake_sink.ts";
+import type { RowWriter, Written } from "./lake_sink.ts";
 
 /** Writes DLQ Parquet files under `<lakeDir>/_dlq/`. */
 export class DlqWriter implements RowWriter<DlqRow> {
@@ -35,7 +35,7 @@ export class DlqWriter implements RowWriter<DlqRow> {
     firstOffset: bigint,
     _writtenAtMs: number,
     mayPublish: () => boolean = () => true,
-  ): Promise<string[]> {
+  ): Promise<Written> {
     const connection = this.duckdb.connection;
     const written: string[] = [];
     for (const [date, group] of Map.groupBy(rows, (row) => receivedDateOf(row.receivedAtMs))) {
@@ -54,7 +54,7 @@ export class DlqWriter implements RowWriter<DlqRow> {
       if (file === undefined) throw new PublishRefusedError(kafkaPartition);
       written.push(file);
     }
-    return written;
+    return { files: written, rows: rows.length };
   }
 
   /** Releases DuckDB. */

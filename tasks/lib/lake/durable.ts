@@ -13,25 +13,50 @@ export async function fsync(path: string): Promise<void> {
   }
 }
 
+/** A fully written, fsynced file waiting under its temporary name to be published as `final`. */
+export interface WrittenFile {
+  temporary: string;
+  final: string;
+}
+
 /**
- * Makes a fully written `temporary` file visible as `final`: fsync it, then, if `mayPublish()` still says yes, rename
- * it into place and fsync the folder. When it says no, the temporary file is removed and false returned.
+ * Makes a written and fsynced file visible: if `mayPublish()` still says yes, rename it into place and fsync the
+ * folder; when it says no, remove it and return false. The question and the rename happen in the same turn of the
+ * event loop, so an ownership change announced on this thread cannot slip between them.
  */
-export async function publishFile(temporary: string, final: string, mayPublish: () => boolean): Promise<boolean> {
-  await fsync(temporary);
+export async function publishSynced(file: WrittenFile, mayPublish: () => boolean): Promise<boolean> {
   if (!mayPublish()) {
-    await Deno.remove(temporary);
+    await Deno.remove(file.temporary);
     return false;
   }
-  await Deno.rename(temporary, final);
-  await fsync(dirname(final));
+  await Deno.rename(file.temporary, file.final);
+  await fsync(dirname(file.final));
   return true;
 }
 
 /**
- * Writes the rows of `query` as the zstd Parquet file `name` in `dir` (created if missing) through a temporary name,
- * then publishes it with {@link publishFile}. Returns the file's path, or undefined when `mayPublish()` said no.
- * `extraOptions` are more `COPY` options, e.g. key-value metadata.
+ * Writes the rows of `query` as the zstd Parquet file `name` in `dir` (created if missing) under a temporary name,
+ * fsynced, for {@link publishSynced}. `extraOptions` are more `COPY` options, e.g. key-value metadata.
+ */
+export async function writeTemporaryParquetFile(
+  connection: DuckDBConnection,
+  query: string,
+  dir: string,
+  name: string,
+  extraOptions: readonly string[] = [],
+): Promise<WrittenFile> {
+  await Deno.mkdir(dir, { recursive: true });
+  const temporary = join(dir, `.${name}.tmp`);
+  const options = ["format parquet", "compression zstd", ...extraOptions].join(", ");
+  await connection.run(`copy (${query}) to ${sqlString(temporary)} (${options})`);
+  await fsync(temporary);
+  return { temporary, final: join(dir, name) };
+}
+
+/**
+ * Writes the rows of `query` as the zstd Parquet file `name` in `dir` and publishes it (see
+ * {@link writeTemporaryParquetFile} and {@link publishSynced}). Returns the file's path, or undefined when
+ * `mayPublish()` said no.
  */
 export async function writeParquetFile(
   connection: DuckDBConnection,
@@ -41,10 +66,6 @@ export async function writeParquetFile(
   mayPublish: () => boolean,
   extraOptions: readonly string[] = [],
 ): Promise<string | undefined> {
-  await Deno.mkdir(dir, { recursive: true });
-  const temporary = join(dir, `.${name}.tmp`);
-  const options = ["format parquet", "compression zstd", ...extraOptions].join(", ");
-  await connection.run(`copy (${query}) to ${sqlString(temporary)} (${options})`);
-  const final = join(dir, name);
-  return await publishFile(temporary, final, mayPublish) ? final : undefined;
+  const file = await writeTemporaryParquetFile(connection, query, dir, name, extraOptions);
+  return await publishSynced(file, mayPublish) ? file.final : undefined;
 }

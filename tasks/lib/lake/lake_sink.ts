@@ -23,9 +23,16 @@ export function shouldRotate(rows: number, ageMs: number, limits: RotationLimits
   return rows >= limits.maxRows || (rows > 0 && ageMs >= limits.maxAgeMs);
 }
 
+/** What one flush made visible. */
+export interface Written {
+  files: string[];
+  /** Rows in those files (records sent to the DLQ instead are not rows). */
+  rows: number;
+}
+
 /**
- * Writes one flush of a Kafka partition's rows as files and returns the files now visible (a `LakeWriter` for
- * trades, a `DlqWriter` for dead letters). `mayPublish` is asked just before each file becomes visible.
+ * Writes one flush of a Kafka partition's rows as files and says what is now visible (the lake worker for trades, a
+ * `DlqWriter` for dead letters). `mayPublish` is asked just before each file becomes visible.
  */
 export interface RowWriter<Row> {
   write(
@@ -34,7 +41,7 @@ export interface RowWriter<Row> {
     firstOffset: bigint,
     writtenAtMs: number,
     mayPublish: () => boolean,
-  ): Promise<string[]>;
+  ): Promise<Written>;
 }
 
 interface PartitionBuffer<Row> {
@@ -79,9 +86,15 @@ export interface FlushOutcome {
   committedOffset: bigint;
 }
 
-/** Per-partition buffers in front of a {@link RowWriter}: trade rows by default. */
+/**
+ * Per-partition buffers in front of a {@link RowWriter}: trade rows by default.
+ *
+ * With `overlap`, a flush is started and left running while the caller goes on buffering (one at a time; the next
+ * flush, due or forced, waits for it first), so a writer on another thread works while this one reads.
+ */
 export class LakeSink<Row extends { kafkaOffset: bigint } = LakeRow> {
   #buffers = new Map<number, PartitionBuffer<Row>>();
+  #running: { partition: number; flush: Promise<FlushOutcome>; over: boolean } | undefined;
 
   constructor(
     private readonly writer: RowWriter<Row>,
@@ -89,6 +102,7 @@ export class LakeSink<Row extends { kafkaOffset: bigint } = LakeRow> {
     private readonly limits: RotationLimits,
     /** Whether this consumer still owns `partition`: asked before each file is published. */
     private readonly owns: (partition: number) => boolean = () => true,
+    private readonly options: { overlap?: boolean } = {},
   ) {}
 
   /** Rows waiting in all buffers. */
@@ -114,34 +128,69 @@ export class LakeSink<Row extends { kafkaOffset: bigint } = LakeRow> {
   }
 
   /**
-   * Writes and commits every partition whose buffer is due; `force` writes all (shutdown).
-   * @throws {FlushError} when a partition's files cannot be written; other partitions are not attempted.
+   * Writes and commits every partition whose buffer is due; `force` writes all and waits (shutdown). Returns the
+   * flushes that finished, including one left running by an earlier call.
+   * @throws {FlushError} when a partition's files cannot be written; its buffer is dropped (the caller rewinds it)
+   * and other partitions are not attempted.
    */
   async flushDue(nowMs: number, force = false): Promise<FlushOutcome[]> {
-    const outcomes: FlushOutcome[] = [];
+    // A flush that finished is reported now, a failed one above all: the caller rewinds its partition.
+    const outcomes = this.#running?.over ? await this.#finishRunning() : [];
     for (const [partition, buffer] of this.#buffers) {
       if (buffer.lastOffset === undefined) continue;
       const due = shouldRotate(buffer.rows.length, nowMs - buffer.firstArrivedMs, this.limits) ||
         (buffer.rows.length === 0 && nowMs - buffer.firstArrivedMs >= this.limits.maxAgeMs);
-      if (force || due) outcomes.push(await this.#flush(partition, buffer, nowMs));
+      if (!force && !due) continue;
+      outcomes.push(...await this.#finishRunning());
+      const flush = this.#flush(partition, buffer, nowMs);
+      if (this.options.overlap && !force) {
+        const running = { partition, flush, over: false };
+        const over = () => void (running.over = true); // reported by the call that finishes it
+        flush.then(over, over);
+        this.#running = running;
+      } else {
+        outcomes.push(await this.#outcomeOf(partition, flush));
+      }
     }
+    if (force) outcomes.push(...await this.#finishRunning());
     return outcomes;
   }
 
-  /** Forgets every buffer: after a rebalance each partition is read again from its committed offset. */
-  dropAll(): void {
+  /** Forgets every buffer, once a flush left running is over: after a rebalance each partition is read again. */
+  async dropAll(): Promise<void> {
+    await this.#running?.flush.catch(() => {});
+    this.#running = undefined;
     this.#buffers.clear();
   }
 
+  async #finishRunning(): Promise<FlushOutcome[]> {
+    const running = this.#running;
+    if (running === undefined) return [];
+    this.#running = undefined;
+    return [await this.#outcomeOf(running.partition, running.flush)];
+  }
+
+  // A failed flush drops what the partition buffered since it began, when the caller learns of it and rewinds: those
+  // records are read again from the resume offset. (Dropping them earlier would keep later ones buffered in front.)
+  async #outcomeOf(partition: number, flush: Promise<FlushOutcome>): Promise<FlushOutcome> {
+    try {
+      return await flush;
+    } catch (error) {
+      this.#buffers.delete(partition);
+      throw error;
+    }
+  }
+
+  // The buffer is replaced before anything is awaited, so records keep arriving into a fresh one meanwhile.
   async #flush(partition: number, buffer: PartitionBuffer<Row>, nowMs: number): Promise<FlushOutcome> {
     const rows = buffer.rows;
     const lastOffset = buffer.lastOffset!;
-    let files: string[];
+    this.#buffers.set(partition, { rows: [], firstOffset: undefined, lastOffset: undefined, firstArrivedMs: nowMs });
+    let written: Written = { files: [], rows: 0 };
     const owns = () => this.owns(partition);
     try {
-      files = rows.length > 0 ? await this.writer.write(rows, partition, rows[0]!.kafkaOffset, nowMs, owns) : [];
+      if (rows.length > 0) written = await this.writer.write(rows, partition, rows[0]!.kafkaOffset, nowMs, owns);
     } catch (error) {
-      this.#buffers.delete(partition);
       // The new owner's clean-up may have removed a temporary file under us: not a fault of the disk.
       if (!owns()) throw new OwnershipLostError(partition, { cause: error });
       throw new FlushError(partition, buffer.firstOffset!, { cause: error });
@@ -151,11 +200,9 @@ export class LakeSink<Row extends { kafkaOffset: bigint } = LakeRow> {
       await this.commit(partition, next);
     } catch (error) {
       // Refused commits mean the group moved on (a rebalance this consumer learnt of too late).
-      this.#buffers.delete(partition);
       throw new OwnershipLostError(partition, { cause: error });
     }
-    this.#buffers.set(partition, { rows: [], firstOffset: undefined, lastOffset: undefined, firstArrivedMs: nowMs });
-    return { partition, rows: rows.length, files, committedOffset: next };
+    return { partition, rows: written.rows, files: written.files, committedOffset: next };
   }
 }
 

@@ -6,9 +6,10 @@
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { type DuckDB, openConfinedDuckDB } from "../duckdb.ts";
-import { writeParquetFile } from "./durable.ts";
+import { publishSynced, writeTemporaryParquetFile, type WrittenFile } from "./durable.ts";
 import { ensureLakeLockFile } from "./lake_lock.ts";
 import type { LakeRow } from "./decode.ts";
+import type { Written } from "./lake_sink.ts";
 import { lakeFileName, partitionDir, partitionKey } from "./partition.ts";
 import { STAGING_COLUMNS, StagingChunks } from "./staging_chunks.ts";
 import { allDifferent, UNIQUE_TRADE_IDS_OPTION } from "./unique_ids.ts";
@@ -42,6 +43,35 @@ export class PublishRefusedError extends Error {
   }
 }
 
+/**
+ * Publishes written files one by one (see {@link publishSynced}) and returns their final paths. When `mayPublish`
+ * says no, the rest are removed and {@link PublishRefusedError} thrown.
+ */
+export async function publishAll(
+  files: readonly WrittenFile[],
+  kafkaPartition: number,
+  mayPublish: () => boolean,
+): Promise<string[]> {
+  const published: string[] = [];
+  for (const [index, file] of files.entries()) {
+    if (!await publishSynced(file, mayPublish)) {
+      await removeTemporaries(files.slice(index + 1));
+      throw new PublishRefusedError(kafkaPartition);
+    }
+    published.push(file.final);
+  }
+  return published;
+}
+
+/** Removes temporary files that will not be published; one already gone is fine. */
+export async function removeTemporaries(files: readonly WrittenFile[]): Promise<void> {
+  for (const { temporary } of files) {
+    await Deno.remove(temporary).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+  }
+}
+
 /** Writes Parquet files into one lake folder. */
 export class LakeWriter {
   readonly #staging = new StagingChunks();
@@ -68,10 +98,9 @@ export class LakeWriter {
 
   /**
    * Writes `rows` (all from one Kafka partition, `firstOffset` the lowest) and returns the files now visible.
-   * Each file replaces any earlier file of the same name, so a replay overwrites instead of duplicating. A file whose
-   * trade ids are all different says so in its metadata (see unique_ids.ts).
+   * Each file replaces any earlier file of the same name, so a replay overwrites instead of duplicating.
    * `mayPublish` is asked just before each file becomes visible; when it says no (the partition moved to another
-   * consumer), the temporary file is removed and {@link PublishRefusedError} thrown.
+   * consumer), the temporary files are removed and {@link PublishRefusedError} thrown.
    */
   async write(
     rows: LakeRow[],
@@ -79,22 +108,40 @@ export class LakeWriter {
     firstOffset: bigint,
     writtenAtMs: number,
     mayPublish: () => boolean = () => true,
-  ): Promise<string[]> {
-    const written: string[] = [];
-    for (const group of Map.groupBy(rows, (row) => partitionKey(row.partition)).values()) {
-      const select = lakeSelectList(writtenAtMs, group.some((row) => row.producerId !== null), kafkaPartition);
-      await this.connection.run("delete from staging");
-      await this.#stage(group);
-      const file = await writeParquetFile(
-        this.connection,
-        `select ${select} from staging order by trade_id`,
-        partitionDir(this.lakeDir, group[0]!.partition),
-        lakeFileName(kafkaPartition, firstOffset),
-        mayPublish,
-        allDifferent(group.map((row) => row.tradeId)) ? [UNIQUE_TRADE_IDS_OPTION] : [],
-      );
-      if (file === undefined) throw new PublishRefusedError(kafkaPartition);
-      written.push(file);
+  ): Promise<Written> {
+    const files = await this.writeTemporaries(rows, kafkaPartition, firstOffset, writtenAtMs);
+    return { files: await publishAll(files, kafkaPartition, mayPublish), rows: rows.length };
+  }
+
+  /**
+   * The first half of {@link write}: one file per Hive partition, written and fsynced under a temporary name, for
+   * {@link publishAll}. A file whose trade ids are all different says so in its metadata (see unique_ids.ts).
+   */
+  async writeTemporaries(
+    rows: LakeRow[],
+    kafkaPartition: number,
+    firstOffset: bigint,
+    writtenAtMs: number,
+  ): Promise<WrittenFile[]> {
+    const written: WrittenFile[] = [];
+    try {
+      for (const group of Map.groupBy(rows, (row) => partitionKey(row.partition)).values()) {
+        const select = lakeSelectList(writtenAtMs, group.some((row) => row.producerId !== null), kafkaPartition);
+        await this.connection.run("delete from staging");
+        await this.#stage(group);
+        written.push(
+          await writeTemporaryParquetFile(
+            this.connection,
+            `select ${select} from staging order by trade_id`,
+            partitionDir(this.lakeDir, group[0]!.partition),
+            lakeFileName(kafkaPartition, firstOffset),
+            allDifferent(group.map((row) => row.tradeId)) ? [UNIQUE_TRADE_IDS_OPTION] : [],
+          ),
+        );
+      }
+    } catch (error) {
+      await removeTemporaries(written);
+      throw error;
     }
     return written;
   }

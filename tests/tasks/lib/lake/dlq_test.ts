@@ -142,8 +142,9 @@ Deno.test("DlqWriter writes one file per received date with the DLQ columns, rea
   try {
     const producerRow = decodeDlqRecord({ value: dlqMessage("{}", "missing_field", "s", AT, "ETHUSDT").value, ...at });
     const lateRow = decodeDlqRecord({ value: "junk", ...at, timestampMs: AT + 600, kafkaOffset: 18n });
-    const files = await writer.write([producerRow, lateRow], 2, 17n, Date.now());
+    const { files, rows: written } = await writer.write([producerRow, lateRow], 2, 17n, Date.now());
     const root = await Deno.realPath(lake);
+    assert.equal(written, 2);
     assert.deepEqual(files, [
       `${root}/_dlq/received_date=2025-03-01/dlq-2-00000000000000000017.parquet`,
       `${root}/_dlq/received_date=2025-03-02/dlq-2-00000000000000000017.parquet`,
