@@ -30,7 +30,8 @@ Deno.test(
   async () => {
     await using broker = await startTestBroker();
     assert.equal((await runDenoTask(["topics"], broker.env)).code, 0);
-    await fillTopic(broker.brokers);
+    // The second half is sent only once the first run has stopped, so that run always stops part-way.
+    await fillTopic(broker.brokers, 0, { to: TRADES / 2 });
 
     const lakeDir = `data/parquet/test-${crypto.randomUUID()}`;
     const metricsPort = freePort();
@@ -46,6 +47,7 @@ Deno.test(
       first.kill("SIGTERM");
       assert.equal((await first.status).code, 0, firstOutput.text());
       await firstOutput.done;
+      await fillTopic(broker.brokers, 0, { from: TRADES / 2 });
       const consumer = spawnTask("consumer", env);
       const output = collectOutput(consumer);
       outputs.push(output.text);
@@ -277,11 +279,16 @@ Deno.test(
  * 210,000 trades over three symbols and six trade hours, plus three records the consumer must refuse; sent in
  * batches of 5,000, `pauseMs` apart.
  */
-async function fillTopic(brokers: { host: string; port: number }[], pauseMs = 0): Promise<void> {
+/** Sends trades `from` to `to` (multiples of 5,000): all of them unless told; with the last, a few dead letters. */
+async function fillTopic(
+  brokers: { host: string; port: number }[],
+  pauseMs = 0,
+  { from = 0, to = TRADES } = {},
+): Promise<void> {
   const kafka = createKafka(brokers, { quiet: true });
   const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  for (let start = 0; start < TRADES; start += 5000) {
+  for (let start = from; start < to; start += 5000) {
     const messages = Array.from({ length: 5000 }, (_, i) => {
       const n = start + i;
       const symbol = SYMBOLS[n % 3]!;
@@ -309,6 +316,7 @@ async function fillTopic(brokers: { host: string; port: number }[], pauseMs = 0)
     await producer.send({ topic: TRADES_TOPIC, acks: -1, messages });
     if (pauseMs > 0) await sleep(pauseMs);
   }
+  if (to < TRADES) return await producer.disconnect();
   // Dead letters as the producer sends them, and one the DLQ sink cannot read (kept, never dropped).
   const dlq = [
     dlqMessage("{not json", "malformed_json", "Unexpected token", START_MS),
