@@ -4,7 +4,8 @@
  * committed).
  *
  * This thread reads Kafka and buffers raw records; a worker thread decodes each flush and writes its files (see
- * worker_writer.ts) while the next flush fills. This thread then publishes the files and commits, one flush at a time.
+ * worker_writer.ts) while the next flush fills. This thread then publishes the files and commits, flush after flush
+ * in order.
  */
 import { type Admin, Partitioners } from "kafkajs";
 import type { KafkaConfig } from "../config.ts";
@@ -12,7 +13,14 @@ import { createKafka } from "../kafka/client.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../kafka/topics.ts";
 import { MAX_DLQ_RAW_CHARS, SCHEMA_VERSION } from "../ingest/envelope.ts";
 import type { DeadLetter } from "./decode.ts";
-import { FlushError, LakeSink, OwnershipLostError, removeUncommitted, type RotationLimits } from "./lake_sink.ts";
+import {
+  FlushError,
+  LakeSink,
+  OwnershipLostError,
+  removeUncommitted,
+  type Rewind,
+  type RotationLimits,
+} from "./lake_sink.ts";
 import type { RawRecord } from "./packed_records.ts";
 import { LakeWorkerWriter } from "./worker_writer.ts";
 import { type DlqSinkSummary, startDlqSink } from "./dlq_sink.ts";
@@ -153,7 +161,16 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
       record(outcomes);
       failures = 0;
     } catch (error) {
-      if (error instanceof OwnershipLostError) return log(error.message, "warn");
+      // Flushes started after the failed one were abandoned: their partitions are read again too.
+      const rewind = (rewinds: Rewind[]) => {
+        for (const { partition, resumeOffset } of rewinds) {
+          if (owns(partition)) consumer.seek({ topic: TRADES_TOPIC, partition, offset: String(resumeOffset) });
+        }
+      };
+      if (error instanceof OwnershipLostError) {
+        rewind(error.rewinds);
+        return log(error.message, "warn");
+      }
       if (error instanceof FlushError) metrics.writeFailures.inc();
       if (!(error instanceof FlushError) || force) throw error;
       const pauseMs = Math.min(30_000, 500 * 2 ** failures++);
@@ -161,13 +178,13 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
         `${error.message}; retrying from offset ${error.resumeOffset} in ${(pauseMs / 1000).toFixed(1)} s`,
         "error",
       );
-      consumer.seek({ topic: TRADES_TOPIC, partition: error.partition, offset: String(error.resumeOffset) });
+      rewind(error.rewinds);
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   };
 
-  // On every assignment: forget every buffer (once a flush under way is over), remove files a partition wrote but never committed, and read each
-  // assigned partition again from the committed offset that clean-up went by. kafkajs took its own before this join,
+  // On every assignment: forget every buffer (once the flushes under way are over), remove files a partition wrote but
+  // never committed, and read each assigned partition again from the committed offset that clean-up went by. kafkajs took its own before this join,
   // and a commit of the previous assignment can land in between (a coordinator moving to another broker): reading
   // from kafkajs's older offset would write again records the lake already holds.
   consumer.on(consumer.events.REBALANCING, () => {

@@ -7,6 +7,7 @@
 import { validateTrade } from "../ingest/trade_event.ts";
 import { readCanonicalEnvelope } from "./canonical_envelope.ts";
 import { forEachRecord, type PackedRecords } from "./packed_records.ts";
+import { TradeColumns } from "./trade_columns.ts";
 import { type HivePartition, hivePartitionOf } from "./partition.ts";
 
 /** Envelope versions this consumer understands. */
@@ -116,19 +117,19 @@ export interface DeadLetter {
 
 /** One flush's records of Kafka partition `kafkaPartition`, decoded. */
 export interface DecodedFlush {
-  rows: LakeRow[];
+  trades: TradeColumns;
   deadLetters: DeadLetter[];
-  /** The latest trade time among the rows (µs), 0 when there are none. */
+  /** The latest trade time among the trades (µs), 0 when there are none. */
   lastTradeUs: number;
 }
 
-/** Decodes every record of a flush (see packed_records.ts). */
+/** Decodes every record of a flush (see packed_records.ts) straight into trade columns. */
 export function decodeFlush(records: PackedRecords, kafkaPartition: number): DecodedFlush {
-  const flush: DecodedFlush = { rows: [], deadLetters: [], lastTradeUs: 0 };
+  const flush: DecodedFlush = { trades: new TradeColumns(records.lengths.length), deadLetters: [], lastTradeUs: 0 };
   forEachRecord(records, (kafkaOffset, value) => {
     const decoded = decodeRecord(value, kafkaPartition, kafkaOffset);
     if ("row" in decoded) {
-      flush.rows.push(decoded.row);
+      flush.trades.push(decoded.row);
       if (decoded.row.tradeTimeUs > flush.lastTradeUs) flush.lastTradeUs = decoded.row.tradeTimeUs;
     } else {
       flush.deadLetters.push({ kafkaOffset, reason: decoded.reason, detail: decoded.detail, raw: value ?? "" });

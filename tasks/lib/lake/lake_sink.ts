@@ -30,6 +30,14 @@ export interface Written {
   rows: number;
 }
 
+/** A flush's files written under temporary names, not visible yet. */
+export interface PreparedFlush {
+  /** Makes the files visible (`mayPublish` is asked just before each) and says what is now visible. */
+  publish(mayPublish: () => boolean): Promise<Written>;
+  /** Removes the files. */
+  discard(): Promise<void>;
+}
+
 /**
  * Writes one flush of a Kafka partition's rows as files and says what is now visible (the lake worker for trades, a
  * `DlqWriter` for dead letters). `mayPublish` is asked just before each file becomes visible.
@@ -42,6 +50,8 @@ export interface RowWriter<Row> {
     writtenAtMs: number,
     mayPublish: () => boolean,
   ): Promise<Written>;
+  /** `write` in two halves, so a sink with overlap can prepare a flush while the one before it is published. */
+  prepare?(rows: Row[], kafkaPartition: number, firstOffset: bigint, writtenAtMs: number): Promise<PreparedFlush>;
 }
 
 interface PartitionBuffer<Row> {
@@ -53,28 +63,49 @@ interface PartitionBuffer<Row> {
   firstArrivedMs: number;
 }
 
+/** A partition to read again from `resumeOffset`: nothing from there on was committed, and its buffer is gone. */
+export interface Rewind {
+  partition: number;
+  resumeOffset: bigint;
+}
+
 /**
  * Writing a partition's files failed (disk full, folder not writable, …). Nothing was committed and the buffer is
- * gone: the caller rewinds the partition to `resumeOffset` and tries again after a pause.
+ * gone: the caller rewinds the partition to `resumeOffset` and tries again after a pause. `rewinds` adds any
+ * partition whose flush was started after this one and abandoned with it (earliest offset first).
  */
 export class FlushError extends Error {
+  readonly rewinds: Rewind[];
+
   constructor(readonly partition: number, readonly resumeOffset: bigint, options: ErrorOptions) {
     super(`Cannot write the lake files of partition ${partition}: ${(options.cause as Error)?.message}`, options);
     this.name = "FlushError";
+    this.rewinds = [{ partition, resumeOffset }];
   }
 }
 
 /**
  * The partition moved to another consumer while its buffer was being written or committed. Nothing more of it is
- * published here; the new owner removes what was not committed and resumes from the committed offset.
+ * published here; the new owner removes what was not committed and resumes from the committed offset. `rewinds` are
+ * the partitions whose flushes were started after this one and abandoned with it.
  */
 export class OwnershipLostError extends Error {
+  readonly rewinds: Rewind[] = [];
+
   constructor(readonly partition: number, options: ErrorOptions) {
     super(
       `Partition ${partition} moved to another consumer during a flush; its new owner resumes from the commit`,
       options,
     );
     this.name = "OwnershipLostError";
+  }
+}
+
+/** A flush started after one that failed: its files were never published. */
+class AbandonedFlushError extends Error {
+  constructor(readonly partition: number) {
+    super(`A flush of partition ${partition} was abandoned because an earlier flush failed`);
+    this.name = "AbandonedFlushError";
   }
 }
 
@@ -86,15 +117,28 @@ export interface FlushOutcome {
   committedOffset: bigint;
 }
 
+/** A flush started and not yet reported. */
+interface RunningFlush {
+  partition: number;
+  resumeOffset: bigint;
+  flush: Promise<FlushOutcome>;
+  over: boolean;
+}
+
+// With overlap: one flush being published and committed while the next is prepared (decoded and written).
+const MAX_RUNNING = 2;
+
 /**
  * Per-partition buffers in front of a {@link RowWriter}: trade rows by default.
  *
- * With `overlap`, a flush is started and left running while the caller goes on buffering (one at a time; the next
- * flush, due or forced, waits for it first), so a writer on another thread works while this one reads.
+ * With `overlap`, flushes are started and left running while the caller goes on buffering: up to two, the later
+ * one prepared (by a writer on another thread) while the earlier is published. Flushes are published and committed
+ * strictly in the order they started, each only once every earlier one succeeded; a failure abandons every flush
+ * started after it, and the caller rewinds all their partitions.
  */
 export class LakeSink<Row extends { kafkaOffset: bigint } = LakeRow> {
   #buffers = new Map<number, PartitionBuffer<Row>>();
-  #running: { partition: number; flush: Promise<FlushOutcome>; over: boolean } | undefined;
+  #running: RunningFlush[] = [];
 
   constructor(
     private readonly writer: RowWriter<Row>,
@@ -129,80 +173,107 @@ export class LakeSink<Row extends { kafkaOffset: bigint } = LakeRow> {
 
   /**
    * Writes and commits every partition whose buffer is due; `force` writes all and waits (shutdown). Returns the
-   * flushes that finished, including one left running by an earlier call.
-   * @throws {FlushError} when a partition's files cannot be written; its buffer is dropped (the caller rewinds it)
-   * and other partitions are not attempted.
+   * flushes that finished, including ones left running by earlier calls.
+   * @throws {FlushError} when a partition's files cannot be written; its buffer is dropped (the caller rewinds it,
+   * and every partition in `rewinds`) and other partitions are not attempted.
    */
   async flushDue(nowMs: number, force = false): Promise<FlushOutcome[]> {
-    // A flush that finished is reported now, a failed one above all: the caller rewinds its partition.
-    const outcomes = this.#running?.over ? await this.#finishRunning() : [];
+    const outcomes: FlushOutcome[] = [];
+    // Flushes that finished are reported now, a failed one above all: the caller rewinds its partition.
+    while (this.#running[0]?.over) outcomes.push(await this.#finishOldest());
+    const maxRunning = this.options.overlap && !force ? MAX_RUNNING : 0;
     for (const [partition, buffer] of this.#buffers) {
       if (buffer.lastOffset === undefined) continue;
       const due = shouldRotate(buffer.rows.length, nowMs - buffer.firstArrivedMs, this.limits) ||
         (buffer.rows.length === 0 && nowMs - buffer.firstArrivedMs >= this.limits.maxAgeMs);
       if (!force && !due) continue;
-      outcomes.push(...await this.#finishRunning());
-      const flush = this.#flush(partition, buffer, nowMs);
-      if (this.options.overlap && !force) {
-        const running = { partition, flush, over: false };
-        const over = () => void (running.over = true); // reported by the call that finishes it
-        flush.then(over, over);
-        this.#running = running;
-      } else {
-        outcomes.push(await this.#outcomeOf(partition, flush));
+      while (this.#running.length > 0 && this.#running.length >= maxRunning) {
+        outcomes.push(await this.#finishOldest());
       }
+      this.#running.push(this.#start(partition, buffer, nowMs));
+      while (this.#running.length > maxRunning) outcomes.push(await this.#finishOldest());
     }
-    if (force) outcomes.push(...await this.#finishRunning());
+    if (force) { while (this.#running.length > 0) outcomes.push(await this.#finishOldest()); }
     return outcomes;
   }
 
-  /** Forgets every buffer, once a flush left running is over: after a rebalance each partition is read again. */
+  /** Forgets every buffer, once the flushes under way are over: after a rebalance each partition is read again. */
   async dropAll(): Promise<void> {
-    await this.#running?.flush.catch(() => {});
-    this.#running = undefined;
+    const running = this.#running.splice(0);
+    for (const { flush } of running) await flush.catch(() => {});
     this.#buffers.clear();
   }
 
-  async #finishRunning(): Promise<FlushOutcome[]> {
-    const running = this.#running;
-    if (running === undefined) return [];
-    this.#running = undefined;
-    return [await this.#outcomeOf(running.partition, running.flush)];
-  }
-
-  // A failed flush drops what the partition buffered since it began, when the caller learns of it and rewinds: those
-  // records are read again from the resume offset. (Dropping them earlier would keep later ones buffered in front.)
-  async #outcomeOf(partition: number, flush: Promise<FlushOutcome>): Promise<FlushOutcome> {
+  // A failed flush drops what its partition buffered since it began, when the caller learns of it and rewinds:
+  // those records are read again from the resume offset (dropping them earlier would keep later ones buffered in
+  // front). So do the flushes started after it, all abandoned.
+  async #finishOldest(): Promise<FlushOutcome> {
+    const oldest = this.#running.shift()!;
     try {
-      return await flush;
+      return await oldest.flush;
     } catch (error) {
-      this.#buffers.delete(partition);
+      const abandoned = this.#running.splice(0);
+      for (const { flush } of abandoned) await flush.catch(() => {});
+      const rewinds = error instanceof FlushError || error instanceof OwnershipLostError ? error.rewinds : [];
+      for (const { partition, resumeOffset } of abandoned) {
+        // A partition's earliest offset wins: seeking it to a later one would skip records.
+        if (partition !== oldest.partition && !rewinds.some((r) => r.partition === partition)) {
+          rewinds.push({ partition, resumeOffset });
+        }
+      }
+      for (const { partition } of [oldest, ...abandoned]) this.#buffers.delete(partition);
       throw error;
     }
   }
 
-  // The buffer is replaced before anything is awaited, so records keep arriving into a fresh one meanwhile.
-  async #flush(partition: number, buffer: PartitionBuffer<Row>, nowMs: number): Promise<FlushOutcome> {
+  // The buffer is replaced before anything is awaited, so records keep arriving into a fresh one meanwhile. The
+  // files are prepared at once, and published and committed once the flush started before this one succeeded.
+  #start(partition: number, buffer: PartitionBuffer<Row>, nowMs: number): RunningFlush {
     const rows = buffer.rows;
     const lastOffset = buffer.lastOffset!;
+    const resumeOffset = buffer.firstOffset!;
     this.#buffers.set(partition, { rows: [], firstOffset: undefined, lastOffset: undefined, firstArrivedMs: nowMs });
-    let written: Written = { files: [], rows: 0 };
+    const earlier = this.#running.at(-1)?.flush;
     const owns = () => this.owns(partition);
-    try {
-      if (rows.length > 0) written = await this.writer.write(rows, partition, rows[0]!.kafkaOffset, nowMs, owns);
-    } catch (error) {
-      // The new owner's clean-up may have removed a temporary file under us: not a fault of the disk.
-      if (!owns()) throw new OwnershipLostError(partition, { cause: error });
-      throw new FlushError(partition, buffer.firstOffset!, { cause: error });
-    }
-    const next = lastOffset + 1n;
-    try {
-      await this.commit(partition, next);
-    } catch (error) {
-      // Refused commits mean the group moved on (a rebalance this consumer learnt of too late).
-      throw new OwnershipLostError(partition, { cause: error });
-    }
-    return { partition, rows: written.rows, files: written.files, committedOffset: next };
+    const firstOffset = rows[0]?.kafkaOffset;
+    const prepared = firstOffset === undefined ? undefined : this.writer.prepare?.(rows, partition, firstOffset, nowMs);
+    prepared?.catch(() => {}); // awaited below
+
+    const flush = (async (): Promise<FlushOutcome> => {
+      const earlierSucceeded = earlier === undefined || await earlier.then(() => true, () => false);
+      let written: Written = { files: [], rows: 0 };
+      try {
+        if (prepared !== undefined) {
+          const ready = await prepared;
+          if (!earlierSucceeded) {
+            await ready.discard();
+            throw new AbandonedFlushError(partition);
+          }
+          written = await ready.publish(owns);
+        } else if (!earlierSucceeded) {
+          throw new AbandonedFlushError(partition);
+        } else if (firstOffset !== undefined) {
+          written = await this.writer.write(rows, partition, firstOffset, nowMs, owns);
+        }
+      } catch (error) {
+        if (error instanceof AbandonedFlushError || !earlierSucceeded) throw error;
+        // The new owner's clean-up may have removed a temporary file under us: not a fault of the disk.
+        if (!owns()) throw new OwnershipLostError(partition, { cause: error });
+        throw new FlushError(partition, resumeOffset, { cause: error });
+      }
+      const next = lastOffset + 1n;
+      try {
+        await this.commit(partition, next);
+      } catch (error) {
+        // Refused commits mean the group moved on (a rebalance this consumer learnt of too late).
+        throw new OwnershipLostError(partition, { cause: error });
+      }
+      return { partition, rows: written.rows, files: written.files, committedOffset: next };
+    })();
+    const running: RunningFlush = { partition, resumeOffset, flush, over: false };
+    const over = () => void (running.over = true); // reported by the call that finishes it
+    flush.then(over, over);
+    return running;
   }
 }
 

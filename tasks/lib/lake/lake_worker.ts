@@ -3,10 +3,10 @@
  * while the consumer's thread goes on reading Kafka. The consumer sends the dead letters, publishes the files and
  * commits (see worker_writer.ts, which starts this).
  *
- * One request at a time, in the order they came.
+ * Requests are answered one at a time, in the order they came; a flush's records are decoded as soon as it arrives.
  */
 /// <reference lib="deno.worker" />
-import { decodeFlush } from "./decode.ts";
+import { type DecodedFlush, decodeFlush } from "./decode.ts";
 import { LakeWriter } from "./parquet_writer.ts";
 import type { WorkerReply, WorkerRequest } from "./worker_writer.ts";
 
@@ -14,10 +14,20 @@ let writer: LakeWriter | undefined;
 let queue: Promise<void> = Promise.resolve();
 
 self.onmessage = (event: MessageEvent<WorkerRequest>) => {
-  queue = queue.then(() => handle(event.data));
+  const request = event.data;
+  // Decoding needs no DuckDB: done as the request arrives, while DuckDB may still be writing an earlier flush.
+  let decoded: DecodedFlush | Error | undefined;
+  if (request.type === "write") {
+    try {
+      decoded = decodeFlush(request.records, request.kafkaPartition);
+    } catch (error) {
+      decoded = error instanceof Error ? error : new Error(String(error));
+    }
+  }
+  queue = queue.then(() => handle(request, decoded));
 };
 
-async function handle(request: WorkerRequest): Promise<void> {
+async function handle(request: WorkerRequest, decoded: DecodedFlush | Error | undefined): Promise<void> {
   const reply = (message: WorkerReply) => self.postMessage(message);
   try {
     switch (request.type) {
@@ -26,11 +36,11 @@ async function handle(request: WorkerRequest): Promise<void> {
         return reply({ type: "opened", id: request.id, lakeDir: writer.lakeDir });
       case "write": {
         if (writer === undefined) throw new Error("the lake worker was asked to write before it was opened");
-        const { rows, deadLetters, lastTradeUs } = decodeFlush(request.records, request.kafkaPartition);
-        const files = rows.length === 0
-          ? []
-          : await writer.writeTemporaries(rows, request.kafkaPartition, rows[0]!.kafkaOffset, request.writtenAtMs);
-        return reply({ type: "written", id: request.id, files, rows: rows.length, deadLetters, lastTradeUs });
+        if (decoded === undefined) throw new Error("a write arrived without its records decoded");
+        if (decoded instanceof Error) throw decoded;
+        const { trades, deadLetters, lastTradeUs } = decoded;
+        const files = await writer.writeTemporaries(trades, request.kafkaPartition, request.writtenAtMs);
+        return reply({ type: "written", id: request.id, files, rows: trades.length, deadLetters, lastTradeUs });
       }
       case "close":
         writer?.close();

@@ -10,8 +10,9 @@ import { publishSynced, writeTemporaryParquetFile, type WrittenFile } from "./du
 import { ensureLakeLockFile } from "./lake_lock.ts";
 import type { LakeRow } from "./decode.ts";
 import type { Written } from "./lake_sink.ts";
-import { lakeFileName, partitionDir, partitionKey } from "./partition.ts";
-import { STAGING_COLUMNS, StagingChunks } from "./staging_chunks.ts";
+import { lakeFileName, partitionDir } from "./partition.ts";
+import { STAGING_COLUMNS, stagingChunks } from "./staging_chunks.ts";
+import { TradeColumns } from "./trade_columns.ts";
 import { allDifferent, UNIQUE_TRADE_IDS_OPTION } from "./unique_ids.ts";
 
 /** The columns of every lake file, as DuckDB computes them from the staging table. */
@@ -74,8 +75,6 @@ export async function removeTemporaries(files: readonly WrittenFile[]): Promise<
 
 /** Writes Parquet files into one lake folder. */
 export class LakeWriter {
-  readonly #staging = new StagingChunks();
-
   private constructor(
     readonly lakeDir: string,
     private readonly duckdb: DuckDB,
@@ -105,39 +104,36 @@ export class LakeWriter {
   async write(
     rows: LakeRow[],
     kafkaPartition: number,
-    firstOffset: bigint,
+    _firstOffset: bigint,
     writtenAtMs: number,
     mayPublish: () => boolean = () => true,
   ): Promise<Written> {
-    const files = await this.writeTemporaries(rows, kafkaPartition, firstOffset, writtenAtMs);
+    const files = await this.writeTemporaries(TradeColumns.of(rows), kafkaPartition, writtenAtMs);
     return { files: await publishAll(files, kafkaPartition, mayPublish), rows: rows.length };
   }
 
   /**
-   * The first half of {@link write}: one file per Hive partition, written and fsynced under a temporary name, for
-   * {@link publishAll}. A file whose trade ids are all different says so in its metadata (see unique_ids.ts).
+   * The first half of {@link write}, from a flush's trade columns: one file per Hive partition, named after the
+   * flush's first offset, written and fsynced under a temporary name for {@link publishAll}. A file whose trade ids
+   * are all different says so in its metadata (see unique_ids.ts).
    */
-  async writeTemporaries(
-    rows: LakeRow[],
-    kafkaPartition: number,
-    firstOffset: bigint,
-    writtenAtMs: number,
-  ): Promise<WrittenFile[]> {
+  async writeTemporaries(columns: TradeColumns, kafkaPartition: number, writtenAtMs: number): Promise<WrittenFile[]> {
+    if (columns.length === 0) return [];
     const written: WrittenFile[] = [];
     try {
-      for (const group of Map.groupBy(rows, (row) => partitionKey(row.partition)).values()) {
-        const select = lakeSelectList(writtenAtMs, group.some((row) => row.producerId !== null), kafkaPartition);
-        await this.connection.run("delete from staging");
-        await this.#stage(group);
-        written.push(
-          await writeTemporaryParquetFile(
-            this.connection,
-            `select ${select} from staging order by trade_id`,
-            partitionDir(this.lakeDir, group[0]!.partition),
-            lakeFileName(kafkaPartition, firstOffset),
-            allDifferent(group.map((row) => row.tradeId)) ? [UNIQUE_TRADE_IDS_OPTION] : [],
-          ),
-        );
+      await this.connection.run("delete from staging");
+      const appender = await this.connection.createAppender("staging");
+      for (const chunk of stagingChunks(columns)) appender.appendDataChunk(chunk);
+      appender.flushSync();
+      appender.closeSync();
+      const name = lakeFileName(kafkaPartition, columns.kafkaOffsets[0]!);
+      for (const [index, partition] of columns.partitions.entries()) {
+        const select = lakeSelectList(writtenAtMs, columns.hasProducerIdIn(index), kafkaPartition);
+        const where = columns.partitions.length > 1 ? `where partition_index = ${index}` : "";
+        const options = allDifferent(columns.tradeIdsIn(index)) ? [UNIQUE_TRADE_IDS_OPTION] : [];
+        const query = `select ${select} from staging ${where} order by trade_id`;
+        const dir = partitionDir(this.lakeDir, partition);
+        written.push(await writeTemporaryParquetFile(this.connection, query, dir, name, options));
       }
     } catch (error) {
       await removeTemporaries(written);
@@ -149,12 +145,5 @@ export class LakeWriter {
   /** Releases DuckDB. */
   close(): void {
     this.duckdb.close();
-  }
-
-  async #stage(rows: LakeRow[]): Promise<void> {
-    const appender = await this.connection.createAppender("staging");
-    for (const chunk of this.#staging.chunks(rows)) appender.appendDataChunk(chunk);
-    appender.flushSync();
-    appender.closeSync();
   }
 }

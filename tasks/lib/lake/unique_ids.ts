@@ -11,7 +11,7 @@ export const UNIQUE_TRADE_IDS = { key: "trade_ids", value: "unique" } as const;
 export const UNIQUE_TRADE_IDS_OPTION = `kv_metadata {${UNIQUE_TRADE_IDS.key}: '${UNIQUE_TRADE_IDS.value}'}`;
 
 /** Whether `ids` holds each id once: one pass when they come in increasing order (the usual case), else a Set. */
-export function allDifferent(ids: readonly number[]): boolean {
+export function allDifferent(ids: ArrayLike<number> & Iterable<number>): boolean {
   let increasing = true;
   for (let i = 1; i < ids.length && increasing; i++) increasing = ids[i]! > ids[i - 1]!;
   return increasing || new Set(ids).size === ids.length;

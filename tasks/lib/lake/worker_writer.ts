@@ -8,7 +8,7 @@
  */
 import type { DeadLetter } from "./decode.ts";
 import type { WrittenFile } from "./durable.ts";
-import type { RowWriter, Written } from "./lake_sink.ts";
+import type { PreparedFlush, RowWriter, Written } from "./lake_sink.ts";
 import { type PackedRecords, packRecords, type RawRecord, transferablesOf } from "./packed_records.ts";
 import { publishAll, removeTemporaries } from "./parquet_writer.ts";
 
@@ -65,22 +65,38 @@ export class LakeWorkerWriter implements RowWriter<RawRecord> {
   async write(
     records: RawRecord[],
     kafkaPartition: number,
-    _firstOffset: bigint,
+    firstOffset: bigint,
     writtenAtMs: number,
     mayPublish: () => boolean,
   ): Promise<Written> {
+    const prepared = await this.prepare(records, kafkaPartition, firstOffset, writtenAtMs);
+    return await prepared.publish(mayPublish);
+  }
+
+  /** Has the worker decode `records` and write their files under temporary names. */
+  async prepare(
+    records: RawRecord[],
+    kafkaPartition: number,
+    _firstOffset: bigint,
+    writtenAtMs: number,
+  ): Promise<PreparedFlush> {
     const packed = packRecords(records);
     const reply = await this.#ask({ type: "write", id: 0, kafkaPartition, writtenAtMs, records: packed });
     if (reply.type !== "written") throw new Error(`The lake worker answered ${reply.type} to a write`);
-    try {
-      for (const letter of reply.deadLetters) await this.handlers.deadLetter(kafkaPartition, letter);
-    } catch (error) {
-      await removeTemporaries(reply.files);
-      throw error;
-    }
-    const files = await publishAll(reply.files, kafkaPartition, mayPublish);
-    if (reply.lastTradeUs > 0) this.handlers.wroteUpTo?.(reply.lastTradeUs);
-    return { files, rows: reply.rows };
+    return {
+      publish: async (mayPublish) => {
+        try {
+          for (const letter of reply.deadLetters) await this.handlers.deadLetter(kafkaPartition, letter);
+        } catch (error) {
+          await removeTemporaries(reply.files);
+          throw error;
+        }
+        const files = await publishAll(reply.files, kafkaPartition, mayPublish);
+        if (reply.lastTradeUs > 0) this.handlers.wroteUpTo?.(reply.lastTradeUs);
+        return { files, rows: reply.rows };
+      },
+      discard: () => removeTemporaries(reply.files),
+    };
   }
 
   /** Closes DuckDB in the worker and stops it. */

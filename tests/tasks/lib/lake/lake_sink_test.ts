@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import {
   FlushError,
   LakeSink,
+  type PreparedFlush,
   removeUncommitted,
+  type RowWriter,
   shouldRotate,
-  type Written,
 } from "../../../../tasks/lib/lake/lake_sink.ts";
 import { forEachRecord, packRecords, transferablesOf } from "../../../../tasks/lib/lake/packed_records.ts";
 import { makeTestDir } from "../../../helpers/tasks.ts";
@@ -69,84 +70,123 @@ Deno.test("packRecords() and forEachRecord() hand over offsets and values exactl
   ]);
 });
 
-/** A writer whose writes finish when the test says so. */
+/** A two-phase writer whose preparations finish when the test says so, and which records what it published. */
 function controlledWriter() {
-  const writes: { rows: { kafkaOffset: bigint }[]; finish: (error?: Error) => void }[] = [];
+  const prepared: { partition: number; first: bigint; finish: (error?: Error) => void }[] = [];
+  const events: string[] = [];
   const writer = {
-    write: (rows: { kafkaOffset: bigint }[]) =>
-      new Promise<Written>((resolve, reject) => {
-        writes.push({
-          rows,
+    write: () => Promise.reject(new Error("a sink with overlap prepares and publishes")),
+    prepare: (rows: { kafkaOffset: bigint }[], partition: number) =>
+      new Promise<PreparedFlush>((resolve, reject) => {
+        const name = `${partition}@${rows[0]!.kafkaOffset}`;
+        events.push(`prepare ${name}`);
+        prepared.push({
+          partition,
+          first: rows[0]!.kafkaOffset,
           finish: (error) =>
-            error ? reject(error) : resolve({ files: [`f-${rows[0]!.kafkaOffset}`], rows: rows.length }),
+            error ? reject(error) : resolve({
+              publish: () => {
+                events.push(`publish ${name}`);
+                return Promise.resolve({ files: [name], rows: rows.length });
+              },
+              discard: () => Promise.resolve(void events.push(`discard ${name}`)),
+            }),
         });
       }),
   };
-  return { writer, writes };
+  return { writer, prepared, events };
 }
 
-Deno.test("LakeSink with overlap buffers while a flush runs, and commits flushes one at a time in order", async () => {
-  const { writer, writes } = controlledWriter();
-  const commits: [number, bigint][] = [];
+const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+function overlappingSink(writer: RowWriter<{ kafkaOffset: bigint }>, commits: string[] = []) {
   const sink = new LakeSink(
     writer,
-    (p, next) => Promise.resolve(void commits.push([p, next])),
+    (partition, next) => Promise.resolve(void commits.push(`commit ${partition}@${next}`)),
     { maxRows: 2, maxAgeMs: 1e9 },
     () => true,
     { overlap: true },
   );
-  const add = (offset: bigint) => sink.add(0, offset, { kafkaOffset: offset }, 0);
-  add(0n);
-  add(1n);
-  assert.deepEqual(await sink.flushDue(0), [], "started, not awaited");
-  assert.equal(writes.length, 1);
-  add(2n);
-  add(3n); // due again while the first flush runs: the next call waits for it
-  const second = sink.flushDue(0);
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.equal(writes.length, 1, "one flush at a time");
-  writes[0]!.finish();
-  assert.deepEqual((await second).map((o) => [o.rows, o.committedOffset]), [[2, 2n]]);
-  assert.equal(writes.length, 2);
-  writes[1]!.finish();
-  assert.deepEqual((await sink.flushDue(0, true)).map((o) => o.committedOffset), [4n]);
-  assert.deepEqual(commits, [[0, 2n], [0, 4n]]);
+  const add = (partition: number, ...offsets: bigint[]) => {
+    for (const offset of offsets) sink.add(partition, offset, { kafkaOffset: offset }, 0);
+  };
+  return { sink, add };
+}
+
+Deno.test("LakeSink with overlap prepares the next flush while one publishes, and commits in order", async () => {
+  const { writer, prepared, events } = controlledWriter();
+  const { sink, add } = overlappingSink(writer, events);
+  add(0, 0n, 1n);
+  add(1, 0n, 1n);
+  assert.deepEqual(await sink.flushDue(0), [], "both started, neither awaited");
+  assert.deepEqual(events, ["prepare 0@0", "prepare 1@0"]);
+  prepared[1]!.finish(); // the later one is ready first: it still waits for the earlier
+  await settle();
+  assert.deepEqual(events, ["prepare 0@0", "prepare 1@0"]);
+  add(0, 2n, 3n); // a third flush is due: it waits for the oldest to finish
+  const third = sink.flushDue(0);
+  await settle();
+  assert.equal(prepared.length, 2, "at most two under way");
+  prepared[0]!.finish();
+  assert.deepEqual((await third).map((o) => `${o.partition}:${o.rows}:${o.committedOffset}`), ["0:2:2"]);
+  prepared[2]!.finish();
+  const rest = await sink.flushDue(0, true);
+  assert.deepEqual(rest.map((o) => `${o.partition}:${o.committedOffset}`), ["1:2", "0:4"]);
+  assert.deepEqual(events, [
+    "prepare 0@0",
+    "prepare 1@0",
+    "publish 0@0",
+    "commit 0@2",
+    "prepare 0@2",
+    "publish 1@0",
+    "commit 1@2",
+    "publish 0@2",
+    "commit 0@4",
+  ]);
 });
 
-Deno.test("LakeSink with overlap drops what a failed flush's partition buffered since, when the failure is reported", async () => {
-  const { writer, writes } = controlledWriter();
-  const sink = new LakeSink(writer, async () => {}, { maxRows: 2, maxAgeMs: 1e9 }, () => true, { overlap: true });
-  const add = (offset: bigint) => sink.add(0, offset, { kafkaOffset: offset }, 0);
-  add(10n);
-  add(11n);
+Deno.test("LakeSink with overlap abandons the flushes after a failed one and rewinds every partition involved", async () => {
+  const { writer, prepared, events } = controlledWriter();
+  const { sink, add } = overlappingSink(writer);
+  add(0, 10n, 11n);
+  add(1, 20n, 21n);
   await sink.flushDue(0);
-  add(12n); // buffered while the flush runs
-  writes[0]!.finish(new Error("disk full"));
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  add(13n); // after the failure, before anyone learnt of it
-  await assert.rejects(sink.flushDue(0), (error: FlushError) => error.resumeOffset === 10n);
-  assert.equal(sink.buffered, 0, "12 and 13 are read again after the rewind to 10");
+  add(0, 12n); // buffered while the flushes run
+  prepared[1]!.finish();
+  prepared[0]!.finish(new Error("disk full"));
+  await settle();
+  add(1, 22n); // after the failure, before anyone learnt of it
+  await assert.rejects(sink.flushDue(0), (error: FlushError) => {
+    assert.deepEqual(error.rewinds, [{ partition: 0, resumeOffset: 10n }, { partition: 1, resumeOffset: 20n }]);
+    return true;
+  });
+  assert.equal(sink.buffered, 0, "12 and 22 are read again after the rewinds");
+  assert.deepEqual(events, ["prepare 0@10", "prepare 1@20", "discard 1@20"], "the later flush was never published");
 
-  // A rebalance waits for the flush under way before forgetting the buffers.
-  add(10n);
-  add(11n);
+  // A rebalance waits for the flushes under way before forgetting the buffers.
+  add(0, 10n, 11n);
   await sink.flushDue(0);
   let dropped = false;
   const drop = sink.dropAll().then(() => dropped = true);
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await settle();
   assert.equal(dropped, false);
-  writes[1]!.finish();
+  prepared[2]!.finish();
   await drop;
   assert.deepEqual(await sink.flushDue(0, true), []);
 });
 
-Deno.test("LakeSink with overlap reports a failed flush at the next call, even when nothing else is due", async () => {
-  const { writer, writes } = controlledWriter();
-  const sink = new LakeSink(writer, async () => {}, { maxRows: 2, maxAgeMs: 1e9 }, () => true, { overlap: true });
-  sink.add(3, 5n, { kafkaOffset: 5n }, 0);
-  sink.add(3, 6n, { kafkaOffset: 6n }, 0);
+Deno.test("LakeSink with overlap rewinds a partition to its earliest abandoned offset, and reports a failure unasked", async () => {
+  const { writer, prepared } = controlledWriter();
+  const { sink, add } = overlappingSink(writer);
+  add(3, 5n, 6n);
   await sink.flushDue(0);
-  writes[0]!.finish(new Error("read-only folder"));
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  await assert.rejects(sink.flushDue(0), (error: FlushError) => error.partition === 3 && error.resumeOffset === 5n);
+  add(3, 7n, 8n);
+  await sink.flushDue(0); // the same partition's next flush, started behind the first
+  prepared[0]!.finish(new Error("read-only folder"));
+  prepared[1]!.finish();
+  await settle();
+  await assert.rejects(sink.flushDue(0), (error: FlushError) => {
+    assert.deepEqual(error.rewinds, [{ partition: 3, resumeOffset: 5n }]);
+    return true;
+  });
 });

@@ -3,12 +3,8 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { parseUnits } from "../../../../tasks/lib/decimal.ts";
 import type { LakeRow } from "../../../../tasks/lib/lake/decode.ts";
 import { hivePartitionOf } from "../../../../tasks/lib/lake/partition.ts";
-import {
-  CHUNK_ROWS,
-  STAGING_COLUMNS,
-  StagingChunks,
-  writeDecimalUnits,
-} from "../../../../tasks/lib/lake/staging_chunks.ts";
+import { CHUNK_ROWS, STAGING_COLUMNS, stagingChunks } from "../../../../tasks/lib/lake/staging_chunks.ts";
+import { TradeColumns, writeDecimalUnits } from "../../../../tasks/lib/lake/trade_columns.ts";
 
 const unitsAt = (words: Uint32Array, at: number) =>
   new BigUint64Array(words.buffer, words.byteOffset + at * 4, 2).reduce((sum, word, i) =>
@@ -36,17 +32,17 @@ Deno.test("writeDecimalUnits() writes exact 128-bit units, through a BigInt only
   }
 });
 
-Deno.test("StagingChunks fills DuckDB chunks with exactly the rows' values, nulls included", async () => {
+Deno.test("stagingChunks() fills DuckDB chunks with exactly the rows' values, nulls and partitions included", async () => {
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   try {
-    const columns = STAGING_COLUMNS.map(([name, type]) => `${name} ${type.toString()}`).join(", ");
-    await connection.run(`create table staging (${columns})`);
+    const definitions = STAGING_COLUMNS.map(([name, type]) => `${name} ${type.toString()}`).join(", ");
+    await connection.run(`create table staging (${definitions})`);
     // More than two chunks, with the nullable columns null in some rows, and v2 rows with a producer only later.
     const rows: LakeRow[] = Array.from({ length: CHUNK_ROWS * 2 + 77 }, (_, i) => {
       const tradeTimeUs = 1_700_000_000_000_000 + i * 1_001;
       return {
-        partition: hivePartitionOf("BTCUSDT", tradeTimeUs),
+        partition: hivePartitionOf(i % 13 === 5 ? "ETHUSDT" : "BTCUSDT", tradeTimeUs),
         tradeId: 9_000_000_000_000 + i,
         price: i % 5 === 0 ? "123456789012.34567891" : `${60_000 + i}.${String(i % 100).padStart(2, "0")}`,
         quantity: i % 7 === 0 ? "5" : `0.${String(i).padStart(8, "0")}`,
@@ -64,14 +60,17 @@ Deno.test("StagingChunks fills DuckDB chunks with exactly the rows' values, null
       };
     });
     const appender = await connection.createAppender("staging");
-    for (const chunk of new StagingChunks().chunks(rows)) appender.appendDataChunk(chunk);
+    const columns = TradeColumns.of(rows);
+    assert.deepEqual(columns.partitions.map((p) => p.pair), ["BTCUSDT", "ETHUSDT"]);
+    for (const chunk of stagingChunks(columns)) appender.appendDataChunk(chunk);
     appender.flushSync();
     appender.closeSync();
 
     const reader = await connection.runAndReadAll(
       `select trade_id::bigint::varchar, price::varchar, quantity::varchar, trade_time_us::bigint::varchar,
               event_time_us::bigint::varchar, time_unit_is_us, is_buyer_maker, is_best_match,
-              ingested_at_ms::bigint::varchar, is_backfilled, schema_version, producer_id, kafka_offset::varchar
+              ingested_at_ms::bigint::varchar, is_backfilled, schema_version, producer_id, kafka_offset::varchar,
+              partition_index
        from staging order by kafka_offset`,
     );
     const exact = (text: string) => {
@@ -94,6 +93,7 @@ Deno.test("StagingChunks fills DuckDB chunks with exactly the rows' values, null
         row.schemaVersion,
         row.producerId,
         String(row.kafkaOffset),
+        row.partition.pair === "BTCUSDT" ? 0 : 1,
       ]),
     );
   } finally {
