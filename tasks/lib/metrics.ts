@@ -154,7 +154,7 @@ export function createConsumerMetrics(): ConsumerMetrics {
   gauge("crypto_consumer_lag_messages", lagMessagesHelp, (s) => s.lagMessages);
   gauge(
     "crypto_consumer_lag_seconds",
-    "How far the newest trade read is behind now, by trade time.",
+    "How far the newest trade written to the lake is behind now, by trade time.",
     (s) => s.lagSeconds,
   );
   gauge("crypto_consumer_buffered_rows", "Rows read but not yet in a lake file.", (s) => s.bufferedRows);
@@ -183,7 +183,7 @@ export function createConsumerMetrics(): ConsumerMetrics {
     }),
     flushSeconds: new Histogram({
       name: "crypto_consumer_flush_seconds",
-      help: "Time to write, fsync, rename and commit the lake files of one flush that wrote any.",
+      help: "Time from the start of a flush that wrote files to its commit: decode, write, fsync, rename, commit.",
       buckets: FLUSH_BUCKETS_S,
       registers,
     }),

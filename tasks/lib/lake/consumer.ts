@@ -153,11 +153,8 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   let failures = 0;
   const flush = async (force = false) => {
     try {
-      const started = performance.now();
       const outcomes = await sink.flushDue(Date.now(), force);
-      if (outcomes.some((outcome) => outcome.files.length > 0)) {
-        metrics.flushSeconds.observe((performance.now() - started) / 1000);
-      }
+      for (const outcome of outcomes) if (outcome.files.length > 0) metrics.flushSeconds.observe(outcome.seconds);
       record(outcomes);
       failures = 0;
     } catch (error) {

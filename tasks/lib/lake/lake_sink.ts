@@ -115,6 +115,8 @@ export interface FlushOutcome {
   rows: number;
   files: string[];
   committedOffset: bigint;
+  /** From the start of the flush to its commit: decoding, writing, fsyncing, renaming, committing. */
+  seconds: number;
 }
 
 /** A flush started and not yet reported. */
@@ -239,6 +241,7 @@ export class LakeSink<Row extends { kafkaOffset: bigint } = LakeRow> {
     const prepared = firstOffset === undefined ? undefined : this.writer.prepare?.(rows, partition, firstOffset, nowMs);
     prepared?.catch(() => {}); // awaited below
 
+    const started = performance.now();
     const flush = (async (): Promise<FlushOutcome> => {
       const earlierSucceeded = earlier === undefined || await earlier.then(() => true, () => false);
       let written: Written = { files: [], rows: 0 };
@@ -268,7 +271,8 @@ export class LakeSink<Row extends { kafkaOffset: bigint } = LakeRow> {
         // Refused commits mean the group moved on (a rebalance this consumer learnt of too late).
         throw new OwnershipLostError(partition, { cause: error });
       }
-      return { partition, rows: written.rows, files: written.files, committedOffset: next };
+      const seconds = (performance.now() - started) / 1000;
+      return { partition, rows: written.rows, files: written.files, committedOffset: next, seconds };
     })();
     const running: RunningFlush = { partition, resumeOffset, flush, over: false };
     const over = () => void (running.over = true); // reported by the call that finishes it
