@@ -262,7 +262,7 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   consumer.pause([{ topic: TRADES_TOPIC }]);
   await serially(() => flush(true)).catch((error) => {
     if (!(error instanceof FlushError)) throw error;
-    summary.unwrittenPartitions.push(error.partition);
+    summary.unwrittenPartitions.push(...error.rewinds.map((rewind) => rewind.partition));
     log(`${error.message}; nothing was committed, so a restart writes these records again`, "error");
   });
   await consumer.disconnect();
