@@ -23,7 +23,7 @@ import type { TradeColumns } from "./trade_columns.ts";
 export const CHUNK_ROWS = 2048;
 
 /** Width of the lake's DECIMAL columns (price and quantity): DECIMAL(20, 8), a 128-bit integer of 10⁻⁸ units. */
-export const MONEY_WIDTH = 20;
+const MONEY_WIDTH = 20;
 const MONEY = new DuckDBDecimalType(MONEY_WIDTH, DECIMALS);
 
 // A whole flush at a time, each row tagged with the index of its Hive partition: the pair, date and hour are in the
