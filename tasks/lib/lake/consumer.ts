@@ -133,7 +133,8 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     owns,
     { overlap: true },
   );
-  // Writing, committing and cleaning up never overlap: each waits for the one before.
+  // Handling a batch, starting or reporting flushes, and the clean-up after a rebalance never overlap: each waits for
+  // the one before. (The flushes themselves run on in the background; the clean-up waits for them too.)
   let exclusive: Promise<unknown> = Promise.resolve();
   const serially = <T>(task: () => Promise<T>): Promise<T> => {
     const run = exclusive.then(task);
