@@ -39,7 +39,10 @@ async function handle(request: WorkerRequest, decoded: DecodedFlush | Error | un
         if (decoded === undefined) throw new Error("a write arrived without its records decoded");
         if (decoded instanceof Error) throw decoded;
         const { trades, deadLetters, lastTradeUs } = decoded;
-        const files = await writer.writeTemporaries(trades, request.kafkaPartition, request.writtenAtMs);
+        // Files are named after the first trade's offset, as when rows are written directly (a record before it
+        // may have gone to the DLQ).
+        const firstOffset = trades.length > 0 ? trades.kafkaOffsets[0]! : 0n;
+        const files = await writer.writeTemporaries(trades, request.kafkaPartition, firstOffset, request.writtenAtMs);
         return reply({ type: "written", id: request.id, files, rows: trades.length, deadLetters, lastTradeUs });
       }
       case "close":

@@ -104,20 +104,25 @@ export class LakeWriter {
   async write(
     rows: LakeRow[],
     kafkaPartition: number,
-    _firstOffset: bigint,
+    firstOffset: bigint,
     writtenAtMs: number,
     mayPublish: () => boolean = () => true,
   ): Promise<Written> {
-    const files = await this.writeTemporaries(TradeColumns.of(rows), kafkaPartition, writtenAtMs);
+    const files = await this.writeTemporaries(TradeColumns.of(rows), kafkaPartition, firstOffset, writtenAtMs);
     return { files: await publishAll(files, kafkaPartition, mayPublish), rows: rows.length };
   }
 
   /**
-   * The first half of {@link write}, from a flush's trade columns: one file per Hive partition, named after the
-   * flush's first offset, written and fsynced under a temporary name for {@link publishAll}. A file whose trade ids
-   * are all different says so in its metadata (see unique_ids.ts).
+   * The first half of {@link write}, from a flush's trade columns: one file per Hive partition, named after
+   * `firstOffset`, written and fsynced under a temporary name for {@link publishAll}. A file whose trade ids are all
+   * different says so in its metadata (see unique_ids.ts).
    */
-  async writeTemporaries(columns: TradeColumns, kafkaPartition: number, writtenAtMs: number): Promise<WrittenFile[]> {
+  async writeTemporaries(
+    columns: TradeColumns,
+    kafkaPartition: number,
+    firstOffset: bigint,
+    writtenAtMs: number,
+  ): Promise<WrittenFile[]> {
     if (columns.length === 0) return [];
     const written: WrittenFile[] = [];
     try {
@@ -126,7 +131,7 @@ export class LakeWriter {
       for (const chunk of stagingChunks(columns)) appender.appendDataChunk(chunk);
       appender.flushSync();
       appender.closeSync();
-      const name = lakeFileName(kafkaPartition, columns.kafkaOffsets[0]!);
+      const name = lakeFileName(kafkaPartition, firstOffset);
       for (const [index, partition] of columns.partitions.entries()) {
         const select = lakeSelectList(writtenAtMs, columns.hasProducerIdIn(index), kafkaPartition);
         const where = columns.partitions.length > 1 ? `where partition_index = ${index}` : "";

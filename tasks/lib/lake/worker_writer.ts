@@ -43,6 +43,7 @@ export interface FlushHandlers {
 /** Writes raw trade records into the lake through a worker thread. */
 export class LakeWorkerWriter implements RowWriter<RawRecord> {
   #worker: Worker | undefined;
+  #starting: Promise<void> | undefined;
   #nextId = 0;
   readonly #pending = new Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>();
 
@@ -53,7 +54,7 @@ export class LakeWorkerWriter implements RowWriter<RawRecord> {
     // Here first, so a lake outside this task's permissions stops it with Deno's own error, before any thread starts.
     await Deno.mkdir(lakeDir, { recursive: true });
     const writer = new LakeWorkerWriter(await Deno.realPath(lakeDir), handlers);
-    await writer.#start();
+    await writer.#ensureWorker();
     return writer;
   }
 
@@ -73,7 +74,10 @@ export class LakeWorkerWriter implements RowWriter<RawRecord> {
     return await prepared.publish(mayPublish);
   }
 
-  /** Has the worker decode `records` and write their files under temporary names. */
+  /**
+   * Has the worker decode `records` and write their files under temporary names, named after the first trade's
+   * offset (the first record may be one for the DLQ), so `firstOffset` is not needed.
+   */
   async prepare(
     records: RawRecord[],
     kafkaPartition: number,
@@ -108,24 +112,37 @@ export class LakeWorkerWriter implements RowWriter<RawRecord> {
   }
 
   async #ask(request: WorkerRequest): Promise<WorkerReply> {
-    if (this.#worker === undefined) await this.#start();
+    await this.#ensureWorker();
+    return await this.#send(request);
+  }
+
+  async #send(request: WorkerRequest): Promise<WorkerReply> {
+    const worker = this.#worker;
+    if (worker === undefined) throw new Error("The lake worker stopped before it was asked to write");
     const id = ++this.#nextId;
     const reply = await new Promise<WorkerReply>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       const message = { ...request, id };
-      this.#worker!.postMessage(message, message.type === "write" ? transferablesOf(message.records) : []);
+      worker.postMessage(message, message.type === "write" ? transferablesOf(message.records) : []);
     });
     if (reply.type === "failed") throw new Error(reply.message);
     return reply;
   }
 
-  // Also replaces a worker that died: the new one opens the lake before its first write.
+  // Also replaces a worker that died: the new one opens the lake before its first write. Two flushes asking at once
+  // share one start.
+  async #ensureWorker(): Promise<void> {
+    if (this.#worker !== undefined && this.#starting === undefined) return;
+    this.#starting ??= this.#start().finally(() => this.#starting = undefined);
+    await this.#starting;
+  }
+
   async #start(): Promise<void> {
     this.#worker = new Worker(new URL("./lake_worker.ts", import.meta.url).href, { type: "module" });
     this.#worker.onmessage = (event: MessageEvent<WorkerReply>) => this.#settle(event.data);
     this.#worker.onerror = (event) => this.#fail(event);
     try {
-      const opened = await this.#ask({ type: "open", id: 0, lakeDir: this.lakeRoot });
+      const opened = await this.#send({ type: "open", id: 0, lakeDir: this.lakeRoot });
       if (opened.type === "opened") this.lakeRoot = opened.lakeDir;
     } catch (error) {
       this.#worker?.terminate();
