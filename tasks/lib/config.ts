@@ -323,7 +323,8 @@ export function parseSymbols(name: string, value: string): string[] {
   return symbols;
 }
 
-function parsePath(name: string, value: string): string {
+/** A path setting: any text without a NUL. */
+export function parsePath(name: string, value: string): string {
   if (value.includes("\0")) throw new ConfigError(name, value, "a file system path");
   return value;
 }

@@ -8,7 +8,7 @@
  * returns undefined, and the caller decodes the record the general way. So every row read here is the row the
  * general decoder would give; the tests check it on generated and mutated envelopes.
  */
-import type { LakeRow } from "./decode.ts";
+import type { LakeRow } from "./lake_row.ts";
 import { hivePartitionOf } from "./partition.ts";
 
 // Ids and ingest times: at most 15 digits, so safe integers. Times: up to 16 digits (µs), bounded below.

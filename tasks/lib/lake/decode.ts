@@ -9,30 +9,12 @@ import { readCanonicalEnvelope } from "./canonical_envelope.ts";
 import { forEachRecord, type PackedRecords } from "./packed_records.ts";
 import { TradeColumns } from "./trade_columns.ts";
 import { type HivePartition, hivePartitionOf } from "./partition.ts";
+import type { LakeRow } from "./lake_row.ts";
+
+export type { LakeRow };
 
 /** Envelope versions this consumer understands. */
 export const READABLE_SCHEMA_VERSIONS = [1, 2] as const;
-
-/** One trade as the lake stores it. */
-export interface LakeRow {
-  partition: HivePartition;
-  tradeId: number;
-  /** Exact decimal strings, cast to DECIMAL(20, 8) by DuckDB. */
-  price: string;
-  quantity: string;
-  tradeTimeUs: number;
-  eventTimeUs: number | null;
-  /** The unit the exchange sent times in: `ms` or `us`. */
-  timeUnit: "ms" | "us";
-  isBuyerMaker: boolean;
-  isBestMatch: boolean | null;
-  ingestedAtMs: number;
-  isBackfilled: boolean;
-  schemaVersion: number;
-  producerId: string | null;
-  kafkaPartition: number;
-  kafkaOffset: bigint;
-}
 
 /** The outcome of {@link decodeRecord}. */
 export type Decoded = { row: LakeRow } | { reason: string; detail: string };

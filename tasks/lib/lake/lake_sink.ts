@@ -7,7 +7,7 @@
  * lake never holds a record twice, whatever the new file boundaries.
  */
 import { join } from "node:path";
-import type { LakeRow } from "./decode.ts";
+import type { LakeRow } from "./lake_row.ts";
 import { parseLakeFileName } from "./partition.ts";
 
 /** When a partition's buffer becomes files. */

@@ -8,7 +8,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { type DuckDB, openConfinedDuckDB } from "../duckdb.ts";
 import { publishSynced, writeTemporaryParquetFile, type WrittenFile } from "./durable.ts";
 import { ensureLakeLockFile } from "./lake_lock.ts";
-import type { LakeRow } from "./decode.ts";
+import type { LakeRow } from "./lake_row.ts";
 import type { Written } from "./lake_sink.ts";
 import { lakeFileName, partitionDir } from "./partition.ts";
 import { STAGING_COLUMNS, stagingChunks } from "./staging_chunks.ts";
@@ -29,6 +29,8 @@ export function lakeSelectList(writtenAtMs: number, withProducerId: boolean, kaf
     "make_timestamp(ingested_at_ms::bigint * 1000) as ingested_at",
     `make_timestamp(${Math.trunc(writtenAtMs)}::bigint * 1000) as lake_written_at`,
     "is_backfilled",
+    // where the row came from: live stream, REST backfill, or (written by the importer) the exchange's archive
+    "case when is_backfilled then 'rest_backfill' else 'live' end as provenance",
     "schema_version",
     ...(withProducerId ? ["producer_id"] : []),
     `${Math.trunc(kafkaPartition)}::integer as kafka_partition`,

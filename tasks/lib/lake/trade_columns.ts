@@ -6,7 +6,7 @@
  * collector had to copy and which cost more than decoding them.
  */
 import { DECIMALS, parseUnits } from "../decimal.ts";
-import type { LakeRow } from "./decode.ts";
+import type { LakeRow } from "./lake_row.ts";
 import type { HivePartition } from "./partition.ts";
 
 const TWO_TO_32 = 4_294_967_296;

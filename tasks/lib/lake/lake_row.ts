@@ -1,0 +1,23 @@
+/** One trade as the lake stores it, whichever way it arrived. A type only: every reader and writer shares it. */
+import type { HivePartition } from "./partition.ts";
+
+/** One trade as the lake stores it. */
+export interface LakeRow {
+  partition: HivePartition;
+  tradeId: number;
+  /** Exact decimal strings, cast to DECIMAL(20, 8) by DuckDB. */
+  price: string;
+  quantity: string;
+  tradeTimeUs: number;
+  eventTimeUs: number | null;
+  /** The unit the exchange sent times in: `ms` or `us`. */
+  timeUnit: "ms" | "us";
+  isBuyerMaker: boolean;
+  isBestMatch: boolean | null;
+  ingestedAtMs: number;
+  isBackfilled: boolean;
+  schemaVersion: number;
+  producerId: string | null;
+  kafkaPartition: number;
+  kafkaOffset: bigint;
+}
