@@ -12,9 +12,10 @@ with_latencies as (
   select
     *,
     date_trunc('minute', trade_time) as minute_at,
-    -- backfilled trades are fetched long after the fact by design and would read as an outage: no latency for them
-    case when not is_backfilled then date_diff('microsecond', trade_time, ingested_at) / 1000 end as ingest_ms,
-    case when not is_backfilled then date_diff('microsecond', ingested_at, lake_written_at) / 1000 end as lake_ms
+    -- latency only of streamed trades: backfilled ones are fetched long after the fact by design and would read as
+    -- an outage, and archive ones were never ingested at all
+    case when provenance = 'live' then date_diff('microsecond', trade_time, ingested_at) / 1000 end as ingest_ms,
+    case when provenance = 'live' then date_diff('microsecond', ingested_at, lake_written_at) / 1000 end as lake_ms
   from trades
 ),
 
@@ -29,7 +30,8 @@ per_minute as (
     sum(quantity) as volume,
     sum(quote_quantity) as quote_volume,
     sum(price) as price_sum,
-    count(*) filter (where is_backfilled) as backfilled_count,
+    count(*) filter (where provenance = 'rest_backfill') as backfilled_count,
+    count(*) filter (where provenance = 'archive') as archive_count,
 
     -- prices and sizes; open and close are the first and last trade by trade id (trades of one match share a time)
     arg_min(price, trade_id) as open_price,
@@ -49,7 +51,8 @@ per_minute as (
     arg_max(trade_time, trade_id) as last_trade_at,
     max(ingested_at) as last_ingested_at,
 
-    -- latency of live trades; one call per measure sorts its values once for all three quantiles
+    -- latency of live trades; one call per measure sorts its values once for all three quantiles. live_trade_count is
+    -- also trade_count - backfilled_count - archive_count: the gap mart finds the live minutes with it
     count(ingest_ms) as live_trade_count,
     quantile_cont(ingest_ms, [0.5, 0.95, 0.99]) as ingest_quantiles_ms,
     max(ingest_ms) as ingest_max_ms,

@@ -1,5 +1,6 @@
 -- How long live trades took to reach the producer and then the lake, per pair and minute of trade time.
--- Backfilled trades are left out: they are fetched long after the fact by design, and would read as an outage.
+-- Backfilled trades are left out: they are fetched long after the fact by design, and would read as an outage; so are
+-- archive trades, which were imported and never ingested.
 with minutes as (
   -- the minutes an incremental run rebuilds (rebuild_from, as in int_trades_1m); every minute otherwise
   select * from intermediate.int_trades_1m
@@ -7,7 +8,7 @@ with minutes as (
 ),
 
 per_minute as (
-  -- a minute of backfilled trades only has no latency sample, and no row
+  -- a minute of backfilled or archive trades only has no latency sample, and no row
   select
     pair,
     minute_at,

@@ -171,8 +171,12 @@ measured as (
   select
     *,
     date_diff('microsecond', last_trade_until_at, as_of_at) / 1e6 as seconds_since_last_trade,
-    -- trades of the window may have arrived after its end (in flight, or backfilled later): that reads as 0
-    greatest(date_diff('microsecond', last_ingested_until_at, as_of_at), 0) / 1e6 as seconds_since_last_ingest
+    -- trades of the window may have arrived after its end (in flight, or backfilled later): that reads as 0; null
+    -- before the pair's first ingested trade (archive history imported from before the live capture)
+    case
+      when last_ingested_until_at is not null
+        then greatest(date_diff('microsecond', last_ingested_until_at, as_of_at), 0) / 1e6
+    end as seconds_since_last_ingest
   from running
 ),
 

@@ -17,6 +17,7 @@ per_minute as (
     price_sum,
     max_trade_size,
     backfilled_count,
+    archive_count,
     -- the gap model compares these with trade_count: a minute holding every id in between has no hole
     first_trade_id,
     last_trade_id,
@@ -61,6 +62,7 @@ final as (
     avg_trade_size,
     max_trade_size,
     backfilled_count,
+    archive_count,
     first_trade_id,
     last_trade_id,
     last_trade_at,

@@ -1,9 +1,13 @@
 -- One row per trade, typed and renamed. The lake may hold a trade twice (a producer retry, a backfill overlapping
--- the live stream): the copy received first is kept.
+-- the live stream, an archive import of a day also captured live): the live copy is kept, then a REST backfill's,
+-- then the archive's; among copies of one source, the one received first.
 with lake_trades as not materialized (
   -- rebuild_from: set by the builder on an incremental run, so only the changed lake hours are read (pruned by
-  -- folder name); unset (the whole lake) on a full build and in the DuckDB CLI
-  select * from sources.lake_trades
+  -- folder name); unset (the whole lake) on a full build and in the DuckDB CLI. Files written before provenance
+  -- existed hold only live and REST-backfilled trades, told apart by is_backfilled.
+  select
+    * replace (coalesce(provenance, case when is_backfilled then 'rest_backfill' else 'live' end) as provenance)
+  from sources.lake_trades
   where partition_hour_at >= coalesce(getvariable('rebuild_from')::timestamp, '-infinity'::timestamp)
 ),
 
@@ -21,9 +25,16 @@ maybe_copies as (
   -- ORDER BY was slower on 1M rows and stopped that filter above the scan.
   select * from lake_trades
   where not list_contains(coalesce(getvariable('single_copy_files'), []::varchar[]), filename)
+  -- Archive copies have no ingested_at or Kafka position, so the source decides first and the nulls never do; the
+  -- file name last makes the choice the same on every run.
   qualify row_number() over (
     partition by pair, partition_hour_at, trade_id
-    order by ingested_at, kafka_partition, kafka_offset
+    order by
+      case provenance when 'live' then 0 when 'rest_backfill' then 1 else 2 end,
+      ingested_at nulls last,
+      kafka_partition nulls last,
+      kafka_offset nulls last,
+      filename
   ) = 1
 ),
 
@@ -59,6 +70,7 @@ renamed as (
     is_backfilled::boolean as is_backfilled,
 
     -- lineage
+    provenance::varchar as provenance,
     schema_version::integer as schema_version,
     producer_id::varchar as producer_id,
     kafka_partition::integer as kafka_partition,

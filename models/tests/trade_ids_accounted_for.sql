@@ -15,6 +15,8 @@ missing as (
     pair,
     sum(missing_count) as missing_count
   from marts.fct_trade_gaps
+  -- healed ranges hold staged trades: only the open ones are missing
+  where status = 'open'
   group by pair
 )
 

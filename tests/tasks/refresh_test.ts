@@ -9,6 +9,7 @@ import { generateLakeSql } from "../../tasks/lib/bench/generated_lake.ts";
 import { refreshMarts, type RefreshSettings } from "../../tasks/lib/warehouse/builder.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
 import { dlqMessage } from "../../tasks/lib/ingest/envelope.ts";
+import { writeArchiveHour } from "../helpers/golden_lake.ts";
 import { type FixtureTrade, writeDlq, writeLake } from "../helpers/lake.ts";
 import { collectOutput, runDenoTask, spawnTask } from "../helpers/tasks.ts";
 
@@ -95,11 +96,27 @@ Deno.test("an incremental refresh after new and late trades equals a full rebuil
     assert.ok(unchanged.status === "built" && unchanged.rebuiltFrom === undefined);
 
     // New trades, and late ones: an earlier hour's file arrives after the first refresh (a duplicate among them).
-    await writeLake(incremental.lake, [...btc.slice(405), ...eth.slice(270)], { firstOffset: 10_000 });
+    await writeLake(incremental.lake, [...btc.slice(405), ...eth.slice(270).filter((t) => t.id !== 305)], {
+      firstOffset: 10_000,
+    });
     await writeLake(incremental.lake, [...trades("SOLUSDT", 1, 30, T0 + 5 * MINUTE, 1000), btc[3]!], {
       firstOffset: 20_000,
       kafkaPartition: 1,
     });
+    // An archive import of ETHUSDT 300-310, in µs: it fills 305, which the stream missed, and overlaps the rest (303
+    // disagrees). (Healing the gap at 100 would resolve an alert the full rebuild never opened.)
+    await writeArchiveHour(
+      incremental.lake,
+      "ETHUSDT",
+      eth.slice(299, 310).map((t) => ({
+        id: t.id,
+        price: t.id === 303 ? "1.00" : t.price,
+        qty: t.qty,
+        timeUs: t.timeMs * 1000 + 123,
+        buyerMaker: t.buyerMaker ?? false,
+      })),
+      { timeUnit: "us", writtenAtMs: T0 + 100 * MINUTE },
+    );
     // And the first dead letters: the DLQ tables are rebuilt on every run.
     await writeDlq(
       incremental.lake,
@@ -150,6 +167,13 @@ Deno.test("an incremental refresh after new and late trades equals a full rebuil
         "select count(*) as n from incremental.staging.stg_trades",
       )).getRowObjectsJson();
       assert.equal(Number(staged!.n), 540 + 359 + 30, "one row per trade, the duplicate once");
+      const archive = (await connection.runAndReadAll(
+        "select overlapping_trades || ' ' || disagreeing_trades || ' ' || differing_fields::varchar as r " +
+          "from incremental.marts.fct_archive_reconciliation union all " +
+          "select from_trade_id || ' ' || status || ' ' || coalesce(healed_by, '-') " +
+          "from incremental.marts.fct_trade_gaps where pair = 'ETHUSDT' order by 1",
+      )).getRowObjectsJson().map((row) => row.r);
+      assert.deepEqual(archive, ["10 1 [price]", "100 open -", "305 healed archive"]);
     } finally {
       connection.closeSync();
       instance.closeSync();

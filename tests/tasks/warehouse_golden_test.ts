@@ -8,7 +8,9 @@ import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { type ModelRun, refreshMarts, type RefreshSettings, type TestRun } from "../../tasks/lib/warehouse/builder.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
 import {
+  type ArchiveTrade,
   BACKFILL,
+  dropProvenance,
   ETH_V2,
   GOLDEN_MARTS,
   GOLDEN_NOW_MS,
@@ -17,6 +19,7 @@ import {
   LIVE_V1,
   RETRY_COPY,
   utcMs,
+  writeArchiveHour,
   writeGoldenLake,
 } from "../helpers/golden_lake.ts";
 import { type FixtureTrade, writeDlq, writeLake } from "../helpers/lake.ts";
@@ -405,6 +408,247 @@ Deno.test("refreshMarts() counts the lake's DLQ events per pair, window and reas
     await writeDlq(paths.lake, 0, 6, [producer("invalid_decimal", "2025-03-02 00:03:00.000", "BTCUSDT")]);
     await refreshPassingTests(settings(paths, { variables: { alert_dlq_per_5m: 0 } }));
     assert.deepEqual((await dlqMarts()).health.slice(0, 2), ["BTCUSDT 23:55 3", "BTCUSDT 00:00 1"]);
+  } finally {
+    await paths.cleanUp();
+  }
+});
+
+/** Every Parquet file below `dir`, recursively. */
+async function parquetFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) found.push(...await parquetFiles(path));
+    else if (entry.name.endsWith(".parquet")) found.push(path);
+  }
+  return found.sort();
+}
+
+Deno.test("refreshMarts() reads lake files written before provenance existed, alone or beside newer ones", async () => {
+  const paths = testPaths();
+  try {
+    await writeGoldenLake(paths.lake);
+    // Kafka partition 0 (LIVE_V1, LATER_V2, BACKFILL) as old files, the retry copy and ETHUSDT as new ones.
+    const files = await parquetFiles(paths.lake);
+    await dropProvenance(files.filter((path) => path.includes("/part-0-")));
+    await refreshPassingTests(settings(paths));
+    assert.deepEqual(await goldenDifferences(paths.duckdbPath), []);
+
+    // Every file old: the lake has no provenance column at all.
+    await dropProvenance(files.filter((path) => !path.includes("/part-0-")));
+    await refreshPassingTests(settings(paths, { full: true }));
+    assert.deepEqual(await goldenDifferences(paths.duckdbPath), []);
+    const provenance = await withDatabase(paths.duckdbPath, async (connection) =>
+      (await readRows(
+        connection,
+        "select trade_id::varchar || ' ' || provenance as p from staging.stg_trades " +
+          "where pair = 'BTCUSDT' and trade_id in (98, 99) order by trade_id",
+      )).map((row) => row.p));
+    assert.deepEqual(provenance, ["98 live", "99 rest_backfill"]);
+  } finally {
+    await paths.cleanUp();
+  }
+});
+
+// An hour of BTCUSDT on 2025-03-03 (spot, so the archive is in µs while the stream sends ms), ids 998-1013:
+//   10:00  998 999 archive only (before the first live trade)   1000 live   1001 live + archive (µs, same ms)
+//          1002 live + archive (another price, another side)     1003 archive only
+//   10:01  1004 archive only   1005 REST backfill   1006 live + archive (µs, same ms)
+//   10:02  1007 1008 live
+//   10:03  1009 1010 archive only
+//   10:04  1011 never stored   1012 live   1013 archive only (after the last live trade)
+// ETHUSDT has an archive-only hour: nothing overlaps it, so its file skips deduplication.
+const ARCHIVE_DAY = "2025-03-03 10:";
+const btcAt = (time: string, id: number, price = "100.00", taker: "buy" | "sell" = "buy"): FixtureTrade => ({
+  pair: "BTCUSDT",
+  id,
+  timeMs: utcMs(`${ARCHIVE_DAY}${time}`),
+  price,
+  qty: "1.5",
+  buyerMaker: taker === "sell",
+});
+const LIVE_HOUR: FixtureTrade[] = [
+  btcAt("00:10.000", 1000),
+  btcAt("00:20.000", 1001),
+  btcAt("00:30.000", 1002, "101.00", "buy"),
+  btcAt("01:30.000", 1006),
+  btcAt("02:10.000", 1007),
+  btcAt("02:20.000", 1008),
+  btcAt("04:30.000", 1012),
+];
+const REST_HOUR: FixtureTrade[] = [{ ...btcAt("01:20.000", 1005), backfilled: true, ingestDelayMs: 600_000 }];
+const archiveAt = (time: string, id: number, price = "100.00", buyerMaker = false, usPastMs = 0): ArchiveTrade => ({
+  id,
+  price,
+  qty: "1.50000000",
+  timeUs: utcMs(`${ARCHIVE_DAY}${time}`) * 1000 + usPastMs,
+  buyerMaker,
+});
+const ARCHIVE_HOUR: ArchiveTrade[] = [
+  archiveAt("00:01.000", 998),
+  archiveAt("00:02.000", 999),
+  archiveAt("00:20.000", 1001, "100.00", false, 456),
+  archiveAt("00:30.000", 1002, "101.50", true),
+  archiveAt("00:50.000", 1003, "100.00", false, 7),
+  archiveAt("01:05.000", 1004, "100.00", false, 250),
+  archiveAt("01:30.000", 1006, "100.00", false, 999),
+  archiveAt("03:10.000", 1009),
+  archiveAt("03:20.000", 1010, "100.00", false, 5),
+  archiveAt("04:40.000", 1013),
+];
+const ETH_ARCHIVE_HOUR: ArchiveTrade[] = [50, 51, 52].map((id) => ({
+  id,
+  price: "3000.00",
+  qty: "0.10000000",
+  timeUs: utcMs("2025-03-03 10:00:30.000") * 1000 + id,
+  buyerMaker: id === 51,
+}));
+
+Deno.test("refreshMarts() keeps the live copy of a trade the archive also holds, and reconciles the two copies", async () => {
+  const paths = testPaths();
+  const refresh = settings(paths, { nowMs: utcMs("2025-03-03 10:06:00.000") });
+  const marts = () =>
+    withDatabase(paths.duckdbPath, async (connection) => ({
+      staged: (await readRows(
+        connection,
+        "select trade_id::varchar || ' ' || provenance || ' ' || time_unit || ' ' || price::varchar || ' ' || " +
+          "taker_side || ' ' || coalesce(kafka_offset::varchar, '-') as t from staging.stg_trades " +
+          "where pair = 'BTCUSDT' order by trade_id",
+      )).map((row) => row.t),
+      minutes: (await readRows(
+        connection,
+        "select strftime(minute_at, '%H:%M') || ' ' || trade_count || ' ' || backfilled_count || ' ' || " +
+          "archive_count || ' ' || coalesce(strftime(last_ingested_at, '%H:%M:%S'), '-') as m " +
+          "from marts.fct_trades_1m where pair = 'BTCUSDT' order by minute_at",
+      )).map((row) => row.m),
+      latency: (await readRows(
+        connection,
+        "select strftime(minute_at, '%H:%M') || ' ' || sample_count as l from marts.fct_ingestion_latency_1m " +
+          "where pair = 'BTCUSDT' order by minute_at",
+      )).map((row) => row.l),
+      gaps: (await readRows(
+        connection,
+        "select pair || ' ' || from_trade_id || '-' || to_trade_id || ' ' || missing_count || ' ' || status || ' ' || " +
+          "coalesce(healed_by, '-') || ' after ' || strftime(gap_after_time, '%H:%M:%S.%f') as g " +
+          "from marts.fct_trade_gaps order by pair, from_trade_id",
+      )).map((row) => row.g),
+      reconciliation: await martDifferences(connection, "marts.fct_archive_reconciliation", {
+        orderBy: "pair, trade_date",
+        rows: [
+          {
+            // 10 archive rows; 8 trades captured (7 live, 1005 from REST); 1001, 1002 and 1006 in both, and only
+            // 1002 differs: its price and its side, not its time (1001 and 1006 differ below the millisecond)
+            pair: "BTCUSDT",
+            trade_date: "2025-03-03",
+            archive_trades: "10",
+            live_trades: "8",
+            overlapping_trades: "3",
+            disagreeing_trades: "1",
+            price_mismatches: "1",
+            quantity_mismatches: "0",
+            trade_time_mismatches: "0",
+            is_buyer_maker_mismatches: "1",
+            is_best_match_mismatches: "0",
+            differing_fields: "[is_buyer_maker, price]",
+          },
+          {
+            pair: "ETHUSDT",
+            trade_date: "2025-03-03",
+            archive_trades: "3",
+            live_trades: "0",
+            overlapping_trades: "0",
+            disagreeing_trades: "0",
+            price_mismatches: "0",
+            quantity_mismatches: "0",
+            trade_time_mismatches: "0",
+            is_buyer_maker_mismatches: "0",
+            is_best_match_mismatches: "0",
+            differing_fields: "[]",
+          },
+        ],
+      }),
+      alerts: (await readRows(
+        connection,
+        "select pair || ' ' || message as a from marts.fct_alert_conditions where kind = 'open_gaps' order by pair",
+      )).map((row) => row.a),
+      sinceIngest: (await readRows(
+        connection,
+        "select pair || ' ' || strftime(window_start_at, '%H:%M') || ' ' || " +
+          "coalesce(seconds_since_last_ingest::varchar, '-') as w from marts.fct_pipeline_health_5m order by 1",
+      )).map((row) => row.w),
+    }));
+  try {
+    await writeLake(paths.lake, LIVE_HOUR, { writtenAtMs: utcMs(`${ARCHIVE_DAY}05:00.000`) });
+    await writeLake(paths.lake, REST_HOUR, { firstOffset: 7, writtenAtMs: utcMs(`${ARCHIVE_DAY}05:10.000`) });
+    const first = await refreshPassingTests(refresh);
+    assert.equal(first.mode, "full");
+
+    // The import lands later: an incremental refresh from the imported hour rebuilds the reconciliation's whole day.
+    const importedAtMs = utcMs(`${ARCHIVE_DAY}05:30.000`);
+    const archiveFile = await writeArchiveHour(paths.lake, "BTCUSDT", ARCHIVE_HOUR, {
+      timeUnit: "us",
+      writtenAtMs: importedAtMs,
+    });
+    assert.match(archiveFile, /pair=BTCUSDT\/trade_date=2025-03-03\/hour=10\/archive-BTCUSDT-2025-03-03-10\.parquet$/);
+    await writeArchiveHour(paths.lake, "ETHUSDT", ETH_ARCHIVE_HOUR, { timeUnit: "us", writtenAtMs: importedAtMs });
+    const second = await refreshPassingTests(refresh);
+    assert.equal(second.mode, "incremental");
+    assert.equal(second.rebuiltFrom, "2025-03-03 09:55:00");
+    assert.deepEqual(notBuiltIncrementally(second.models), []);
+    // The three BTCUSDT files share ids; the ETHUSDT archive file shares none and holds each once.
+    assert.equal(second.lakeFiles, 4);
+    assert.equal(second.lakeFilesDeduplicated, 3);
+    const incremental = await marts();
+
+    await refreshPassingTests({ ...refresh, full: true });
+    const full = await marts();
+    assert.deepEqual(incremental, full);
+
+    assert.deepEqual(full.staged, [
+      "998 archive us 100.00000000 buy -",
+      "999 archive us 100.00000000 buy -",
+      "1000 live ms 100.00000000 buy 0",
+      "1001 live ms 100.00000000 buy 1", // the live copy, not the archive's
+      "1002 live ms 101.00000000 buy 2",
+      "1003 archive us 100.00000000 buy -",
+      "1004 archive us 100.00000000 buy -",
+      "1005 rest_backfill ms 100.00000000 buy 7",
+      "1006 live ms 100.00000000 buy 3",
+      "1007 live ms 100.00000000 buy 4",
+      "1008 live ms 100.00000000 buy 5",
+      "1009 archive us 100.00000000 buy -",
+      "1010 archive us 100.00000000 buy -",
+      "1012 live ms 100.00000000 buy 6",
+      "1013 archive us 100.00000000 buy -",
+    ]);
+    // minute, trades, backfilled, archive, last ingest: 10:03 holds archive trades only, never ingested
+    assert.deepEqual(full.minutes, [
+      "10:00 6 0 3 10:00:30",
+      "10:01 3 1 1 10:11:20",
+      "10:02 2 0 0 10:02:20",
+      "10:03 2 0 2 -",
+      "10:04 2 0 1 10:04:30",
+    ]);
+    // the latency sample is the live trades only; 10:03 has none
+    assert.deepEqual(full.latency, ["10:00 3", "10:01 1", "10:02 2", "10:04 1"]);
+    // 998-999 precede the first live trade and 1013 follows the last: history, not healed gaps. The runs split by
+    // source (1003-1004 archive, then 1005 REST), each placed at the trade kept just before it.
+    assert.deepEqual(full.gaps, [
+      "BTCUSDT 1003-1004 2 healed archive after 10:00:30.000000",
+      "BTCUSDT 1005-1005 1 healed rest_backfill after 10:01:05.000250",
+      "BTCUSDT 1009-1010 2 healed archive after 10:02:20.000000",
+      "BTCUSDT 1011-1011 1 open - after 10:03:20.000005",
+    ]);
+    assert.deepEqual(full.reconciliation, []);
+    assert.deepEqual(full.alerts, ["BTCUSDT 1 trade-id gaps not healed"]);
+    // ETHUSDT's trades were never ingested: no time since the last ingest, rather than 0 (BTCUSDT's 0 at 10:05 is
+    // the REST backfill of 1005, received at 10:11:20, after now_at)
+    assert.deepEqual(full.sinceIngest, [
+      "BTCUSDT 10:00 0.0",
+      "BTCUSDT 10:05 0.0",
+      "ETHUSDT 10:00 -",
+      "ETHUSDT 10:05 -",
+    ]);
   } finally {
     await paths.cleanUp();
   }

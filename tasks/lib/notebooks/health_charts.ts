@@ -1,5 +1,5 @@
 /**
- * The pipeline-health charts as standalone SVG strings and the status and gap tables as HTML. Pure: data in,
+ * The pipeline-health charts as standalone SVG strings and the status, gap and archive tables as HTML. Pure: data in,
  * markup out. Thresholds are drawn where they apply, so a reader sees how far a series is from an alert.
  */
 import {
@@ -15,8 +15,8 @@ import {
   renderSvg,
   utcAxis,
 } from "./_plot.ts";
-import { cell, htmlTable, rowHeader } from "./_html.ts";
-import type { DlqWindow, HealthWindow, LakeHour, LatencyMinute, TradeGap } from "./health_queries.ts";
+import { cell, formatNumber, htmlTable, rowHeader } from "./_html.ts";
+import type { ArchiveDay, DlqWindow, HealthWindow, LakeHour, LatencyMinute, TradeGap } from "./health_queries.ts";
 import type { Window } from "./queries.ts";
 
 /** The colour of each health status. */
@@ -205,7 +205,9 @@ export function gapsChart(gaps: readonly TradeGap[], window: Window): string {
         r: "missingCount",
         fill: (d: TradeGap) => d.status === "open" ? RED : GREY,
         fillOpacity: 0.8,
-        title: (d: TradeGap) => `${d.pair} ids ${d.fromTradeId}-${d.toTradeId} (${d.missingCount}) ${d.status}`,
+        title: (d: TradeGap) =>
+          `${d.pair} ids ${d.fromTradeId}-${d.toTradeId} (${d.missingCount}) ${d.status}` +
+          (d.healedBy === null ? "" : ` by ${d.healedBy}`),
       }),
       Plot.text(gaps, {
         x: "gapAfterAt",
@@ -231,12 +233,37 @@ export function gapsTable(gaps: readonly TradeGap[], limit = 20): string {
       cell(formatMinute(g.gapAfterAt)),
       cell(formatMinute(g.firstSeenAt)),
       cell(g.status, g.status === "open" ? RED : GREY),
+      cell(g.healedBy === null ? "" : g.healedBy.replace("_", " ")),
     ].join("")
   );
   return htmlTable(
-    ["pair", "missing ids", "count", "after trade at (UTC)", "first seen (UTC)", "status"],
+    ["pair", "missing ids", "count", "after trade at (UTC)", "first seen (UTC)", "status", "healed by"],
     rows,
     "gaps",
+  );
+}
+
+/**
+ * The archive imports against the live capture, per pair and day: trades in both, those that disagree (red) and the
+ * fields that differ; one line when there are none.
+ */
+export function archiveTable(days: readonly ArchiveDay[]): string {
+  if (days.length === 0) return `<p class="archive" style="color:${GREY}">No archive imports in the window</p>`;
+  const rows = days.map((d) =>
+    [
+      rowHeader(d.pair),
+      cell(d.tradeDate),
+      cell(formatNumber(d.archiveTrades)),
+      cell(formatNumber(d.liveTrades)),
+      cell(formatNumber(d.overlappingTrades)),
+      cell(formatNumber(d.disagreeingTrades), d.disagreeingTrades > 0 ? RED : undefined),
+      cell(d.differingFields.join(", ")),
+    ].join("")
+  );
+  return htmlTable(
+    ["pair", "day (UTC)", "archive trades", "live trades", "in both", "disagreeing", "differing fields"],
+    rows,
+    "archive",
   );
 }
 

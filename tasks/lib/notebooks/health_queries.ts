@@ -1,10 +1,11 @@
 /**
  * What the pipeline-health notebook shows: latency, freshness and status from the marts over a window ending at the
- * latest health window, the trade-id gaps, the DLQ events, and the lake's files per hour (listed, never opened).
+ * latest health window, the trade-id gaps, the DLQ events, the archive imports against the live capture, and the
+ * lake's files per hour (listed, never opened).
  */
 import type { HealthThresholds } from "../config.ts";
 import { lakeFiles } from "../lake/listing.ts";
-import { epochMs, type NoData, withMarts } from "./database.ts";
+import { epochMs, type Marts, type NoData, withMarts } from "./database.ts";
 import type { NotebookParams } from "./params.ts";
 import {
   inWindow,
@@ -63,6 +64,23 @@ export interface TradeGap {
   gapAfterAt: Date;
   firstSeenAt: Date;
   status: "open" | "healed";
+  /** Where a healed range's trades came from; null while open. */
+  healedBy: "rest_backfill" | "archive" | null;
+}
+
+/** One pair and day of archive trades against the live capture (marts.fct_archive_reconciliation). */
+export interface ArchiveDay {
+  pair: string;
+  /** `YYYY-MM-DD`, UTC. */
+  tradeDate: string;
+  archiveTrades: number;
+  liveTrades: number;
+  /** Trades both copies hold. */
+  overlappingTrades: number;
+  /** Overlapping trades where a field differs. */
+  disagreeingTrades: number;
+  /** The fields with any mismatch that day, sorted; empty when the copies agree. */
+  differingFields: string[];
 }
 
 /** The lake's visible Parquet files of one hour partition (all pairs). */
@@ -82,6 +100,8 @@ export interface HealthData {
   health: HealthWindow[];
   dlq: DlqWindow[];
   gaps: TradeGap[];
+  /** The days of {@link archiveDays}, newest first. */
+  archive: ArchiveDay[];
   lakeHours: LakeHour[];
 }
 
@@ -123,7 +143,9 @@ export async function loadHealth(params: NotebookParams): Promise<HealthData | N
         gapAfterAt: msDate(row.gap_after_ms),
         firstSeenAt: msDate(row.first_seen_ms),
         status: row.status === "healed" ? "healed" : "open",
+        healedBy: row.healed_by === "rest_backfill" || row.healed_by === "archive" ? row.healed_by : null,
       })),
+      archive: await archiveDays(marts, window, params.windowMinutes),
       lakeHours: lakeHours(files, window, params.windowMinutes),
     };
   });
@@ -149,6 +171,27 @@ export function lakeHours(
     byHour.set(file.hourStartMs, hour);
   }
   return [...byHour.values()].sort((a, b) => a.hourStartAt.getTime() - b.hourStartAt.getTime());
+}
+
+/**
+ * The archive days to show: those from the window's days, or of the 7 days before its end when the window is
+ * shorter (the exchange publishes a day's archive the day after, so an hour's window would never hold one). None
+ * from a database built before the mart existed.
+ */
+async function archiveDays(marts: Marts, window: Window, windowMinutes: number): Promise<ArchiveDay[]> {
+  if (!(await marts.hasTable("marts", "fct_archive_reconciliation"))) return [];
+  const endMs = window.end.getTime();
+  const startMs = endMs - Math.max(windowMinutes, 7 * 24 * 60) * 60_000;
+  const rows = await marts.rows<Row>(ARCHIVE_SQL, { start_ms: startMs, end_ms: endMs });
+  return rows.map((row) => ({
+    pair: String(row.pair),
+    tradeDate: String(row.trade_date),
+    archiveTrades: num(row.archive_trades),
+    liveTrades: num(row.live_trades),
+    overlappingTrades: num(row.overlapping_trades),
+    disagreeingTrades: num(row.disagreeing_trades),
+    differingFields: String(row.differing_fields ?? "").split(",").filter((field) => field !== ""),
+  }));
 }
 
 /** The latest window of each pair: the status to show first. */
@@ -217,8 +260,19 @@ const DLQ_SQL = `
 const GAPS_SQL = `
   select pair, from_trade_id::double as from_trade_id, to_trade_id::double as to_trade_id,
     missing_count::double as missing_count, ${epochMs("gap_after_time")} as gap_after_ms,
-    ${epochMs("first_seen_at")} as first_seen_ms, status
+    ${epochMs("first_seen_at")} as first_seen_ms, status, healed_by
   from marts.fct_trade_gaps
   where status = 'open' or ${inWindow("gap_after_time")}
   order by gap_after_time, pair
   limit 1000`;
+
+// Days (UTC) overlapping [$start_ms, $end_ms).
+const ARCHIVE_SQL = `
+  select pair, strftime(trade_date, '%Y-%m-%d') as trade_date, archive_trades::double as archive_trades,
+    live_trades::double as live_trades, overlapping_trades::double as overlapping_trades,
+    disagreeing_trades::double as disagreeing_trades, array_to_string(differing_fields, ',') as differing_fields
+  from marts.fct_archive_reconciliation
+  where trade_date >= make_timestamp(($start_ms * 1000)::bigint)::date
+    and trade_date < make_timestamp(($end_ms * 1000)::bigint)
+  order by trade_date desc, pair
+  limit 100`;

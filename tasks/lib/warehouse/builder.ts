@@ -351,7 +351,11 @@ async function buildModels(
       how = "up to date";
     } else {
       how = "incremental";
-      mode = { kind: "incremental", since: rebuiltFrom, columnType: incrementalColumnType! };
+      mode = {
+        kind: "incremental",
+        since: rebuildStart(rebuiltFrom, incrementalColumnType!),
+        columnType: incrementalColumnType!,
+      };
     }
     if (changed || (model.materialized === "incremental" && how === "full")) rebuiltWhole.add(model.id);
     if (how !== "up to date") {
@@ -376,6 +380,15 @@ async function buildModels(
     log(`  ${model.id.padEnd(36)} ${how.padEnd(12)} ${String(rows).padStart(10)} rows ${run.seconds.toFixed(2)} s`);
   }
   return runs;
+}
+
+/**
+ * Where an incremental model is rebuilt from: `rebuiltFrom`, or for a model keyed by a DATE the start of its day. A
+ * day is then rebuilt whole from rows (and lake files, see {@link lakeFilesFrom}) of every hour of it, which a model
+ * reading the lake per day (fct_archive_reconciliation) needs; those reading per-minute rows get the same rows.
+ */
+export function rebuildStart(rebuiltFrom: string, columnType: string): string {
+  return columnType === "DATE" ? `${rebuiltFrom.slice(0, 10)} 00:00:00` : rebuiltFrom;
 }
 
 /**

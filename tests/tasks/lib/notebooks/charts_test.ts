@@ -1,6 +1,7 @@
 /** The chart builders draw their data: marks with one drawn element per datum, thresholds, legends, empty states. */
 import assert from "node:assert/strict";
 import {
+  archiveTable,
   candlestickChart,
   cumulativeDeltaChart,
   dlqChart,
@@ -164,12 +165,30 @@ Deno.test("gapsChart() places a dot per gap and gapsTable() lists open gaps firs
       gapAfterAt: minute(2),
       firstSeenAt: minute(3),
     },
-  ].map((gap, i) => ({ ...gap, status: i === 0 ? "healed" : "open" }));
+  ].map((gap, i) => ({ ...gap, status: i === 0 ? "healed" : "open", healedBy: i === 0 ? "archive" : null }));
   const svg = gapsChart(gaps, { start: minute(0), end: minute(5) });
   assert.equal(drawnChart(svg, "gaps chart").marks.dot, 2);
   const table = gapsTable(gaps);
   assert.ok(table.indexOf("ETHUSDT") < table.indexOf("BTCUSDT"), "open gaps come first");
   assert.match(table, /50–59/);
+  assert.match(table, /healed by/);
+  assert.match(table, />archive</);
+});
+
+Deno.test("archiveTable() lists overlapping and disagreeing trades per pair and day, or says there were none", () => {
+  const table = archiveTable([{
+    pair: "BTCUSDT",
+    tradeDate: "2025-03-03",
+    archiveTrades: 1200,
+    liveTrades: 1100,
+    overlappingTrades: 1000,
+    disagreeingTrades: 2,
+    differingFields: ["is_buyer_maker", "price"],
+  }]);
+  assert.match(table, /2025-03-03/);
+  assert.match(table, /1,000/);
+  assert.match(table, /is_buyer_maker, price/);
+  assert.match(archiveTable([]), /No archive imports in the window/);
 });
 
 Deno.test("lakeFilesChart() draws a bar per hour labelled with total and average size", () => {

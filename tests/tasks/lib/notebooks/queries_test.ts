@@ -66,10 +66,11 @@ Deno.test("loadMarket() and loadHealth() read the fixture marts into numbers", a
         ["ETHUSDT", "stale"],
       ]);
       assert.ok(health.health.some((w) => w.status === "warn"));
-      assert.deepEqual(health.gaps.map((g) => [g.pair, g.missingCount, g.status]).sort(), [
-        ["BTCUSDT", 3, "open"],
-        ["ETHUSDT", 3, "open"],
+      assert.deepEqual(health.gaps.map((g) => [g.pair, g.missingCount, g.status, g.healedBy]).sort(), [
+        ["BTCUSDT", 3, "open", null],
+        ["ETHUSDT", 3, "open", null],
       ]);
+      assert.deepEqual(health.archive, [], "the fixture imported no archive");
       // The fixture's dead letters by window and reason: 23:30 two malformed, 23:40 two invalid decimals and a missing
       // field, 24:00 one malformed.
       assert.deepEqual(
