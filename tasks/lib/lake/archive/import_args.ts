@@ -75,11 +75,11 @@ export function parseImportArgs(args: readonly string[], env: Env, today: string
   if (values.from === undefined && !base.fillGaps) throw new UsageError(`Missing --from: ${IMPORT_USAGE}`);
   const from = values.from;
   const to = values.to ?? (values.from === undefined ? undefined : today);
-  if (from !== undefined && to !== undefined && to < from) {
-    throw new UsageError(`Cannot import --from ${from} --to ${to}: --to is before --from`);
-  }
   if (from !== undefined && from > today) {
     throw new UsageError(`Cannot use --from ${from}: it is after today (${today}, UTC)`);
+  }
+  if (from !== undefined && to !== undefined && to < from) {
+    throw new UsageError(`Cannot import --from ${from} --to ${to}: --to is before --from`);
   }
   const days = from === undefined || to === undefined ? [] : daysBetween(from, to);
   if (days.length > MAX_DAYS && !base.fillGaps) {

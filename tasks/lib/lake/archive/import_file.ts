@@ -22,7 +22,7 @@ import {
   STAGING_FOLDER,
 } from "./archive_lake_files.ts";
 import { checkCsvLine, type CsvLayout, type CsvLineError, detectCsvLayout } from "./csv_layout.ts";
-import { importStatement } from "./import_sql.ts";
+import { type AmountReading, importStatement } from "./import_sql.ts";
 import { unzipCsv } from "./unzip_csv.ts";
 
 /** A file that cannot be imported as it is; the message names the file and, for bad lines, the line and field. */
@@ -80,23 +80,37 @@ export async function importArchiveFile(
       throw new ImportFileError(`${name}: ${(error as Error).message}`, { cause: error });
     }
 
+    if (unzipped.firstInexactLine !== undefined) {
+      const bad = await findBadLine(csvPath, layout);
+      const why = bad?.message ?? `line ${unzipped.firstInexactLine}: an amount is not a plain decimal`;
+      throw new ImportFileError(`${name}: ${why}; nothing of this file was imported`);
+    }
+
     context.onPhase?.("converting");
     await Deno.mkdir(join(context.lakeDir, STAGING_FOLDER), { recursive: true });
-    const statement = importStatement({
-      csvPath,
-      layout,
-      pair: file.symbol,
-      outputDir: stagingDir,
-      writtenAtMs: context.nowMs(),
-      uniqueIds: unzipped.idsIncreasing,
-      uniqueIdsOption: UNIQUE_TRADE_IDS_OPTION,
-    });
+    const statement = (amounts: AmountReading) =>
+      importStatement({
+        csvPath,
+        layout,
+        pair: file.symbol,
+        outputDir: stagingDir,
+        writtenAtMs: context.nowMs(),
+        uniqueIds: unzipped.idsIncreasing,
+        uniqueIdsOption: UNIQUE_TRADE_IDS_OPTION,
+        amounts,
+      });
     try {
-      await context.duckdb.connection.run(statement);
-    } catch (error) {
-      const bad = await findBadLine(csvPath, layout);
-      const why = bad?.message ?? firstLine((error as Error).message);
-      throw new ImportFileError(`${name}: ${why}; nothing of this file was imported`, { cause: error });
+      await context.duckdb.connection.run(statement("decimal18"));
+    } catch {
+      // An amount beyond DECIMAL(18, 8), or a line to refuse: the text statement converts the first and names the second.
+      await Deno.remove(stagingDir, { recursive: true }).catch(() => {});
+      try {
+        await context.duckdb.connection.run(statement("text"));
+      } catch (error) {
+        const bad = await findBadLine(csvPath, layout);
+        const why = bad?.message ?? firstLine((error as Error).message);
+        throw new ImportFileError(`${name}: ${why}; nothing of this file was imported`, { cause: error });
+      }
     }
 
     context.onPhase?.("publishing");

@@ -5,10 +5,12 @@
  * Checks run inside the statement (a bad value calls `error()`, which stops it, so nothing of the file is written);
  * the importer then reads the file itself to name the line and field (csv_layout.ts `checkCsvLine`).
  *
- * Prices and quantities are read as text and converted exactly: DuckDB's text → DECIMAL(20, 8) conversion, a 128-bit
- * integer, costs about 7 µs a value, against 0.1 µs into DECIMAL(18, 8), which holds 10 whole digits; the wide one
- * only runs for the rare value beyond that. Both round a value with more than 8 decimals, so such text (and the
- * exponent form, which could hide them) is refused first.
+ * Prices and quantities must arrive exactly. DuckDB's text → DECIMAL(20, 8) conversion (a 128-bit integer) costs
+ * about 7 µs a value, against 0.1 µs into DECIMAL(18, 8), which holds 10 whole digits; and both round a value with
+ * more than 8 decimals instead of refusing it. So the fast statement reads DECIMAL(18, 8) straight from the CSV, once
+ * the unzip has seen every amount's text is plain digits with at most 8 decimals (unzip_csv.ts); a file with an
+ * amount beyond 10 whole digits fails it and is converted again by the text statement, which reads amounts as text,
+ * refuses what would round, and takes the wide conversion only for the values that need it.
  */
 import { sqlString } from "../../duckdb.ts";
 import { type CsvLayout, TIME_RANGES } from "./csv_layout.ts";
@@ -27,14 +29,19 @@ export interface ImportStatement {
   uniqueIds: boolean;
   /** Key-value metadata option marking unique ids (unique_ids.ts), when `uniqueIds`. */
   uniqueIdsOption: string;
+  amounts: AmountReading;
 }
 
+/** How amounts are read: straight into DECIMAL(18, 8) (fast), or as text converted exactly (any size). */
+export type AmountReading = "decimal18" | "text";
+
 /** The `read_csv(…)` of an archive file: every column typed by position, nothing sniffed. */
-export function readArchiveCsv(csvPath: string, layout: CsvLayout): string {
+export function readArchiveCsv(csvPath: string, layout: CsvLayout, amounts: AmountReading = "text"): string {
+  const amountType = amounts === "text" ? "VARCHAR" : "DECIMAL(18, 8)";
   const columns = [
     "'id': 'BIGINT'",
-    "'price': 'VARCHAR'",
-    "'qty': 'VARCHAR'",
+    `'price': '${amountType}'`,
+    `'qty': '${amountType}'`,
     "'quote_qty': 'VARCHAR'",
     "'time': 'BIGINT'",
     "'is_buyer_maker': 'BOOLEAN'",
@@ -53,19 +60,26 @@ function exactDecimal(column: string): string {
 }
 
 /** The lake rows of the file, checked: the consumer's columns plus `provenance = 'archive'`, and the Hive keys. */
-export function archiveRowsSelect(csvPath: string, layout: CsvLayout, pair: string, writtenAtMs: number): string {
+export function archiveRowsSelect(
+  csvPath: string,
+  layout: CsvLayout,
+  pair: string,
+  writtenAtMs: number,
+  amounts: AmountReading = "text",
+): string {
+  const amount = (column: string) => amounts === "text" ? exactDecimal(column) : `${column}::decimal(20, 8)`;
   const [low, high] = TIME_RANGES[layout.timeUnit];
   const toUs = layout.timeUnit === "us" ? "" : " * 1000";
   const bestMatch = layout.columns === 7 ? "is_best_match" : "null::boolean";
   return `
 with lines as (
-  select * from ${readArchiveCsv(csvPath, layout)}
+  select * from ${readArchiveCsv(csvPath, layout, amounts)}
 ),
 typed as (
   select
     case when id < 0 then error('id ' || id) else id end as trade_id,
-    ${exactDecimal("price")} as price,
-    ${exactDecimal("qty")} as quantity,
+    ${amount("price")} as price,
+    ${amount("qty")} as quantity,
     case when time < ${low} or time >= ${high} then error('time ' || time) else make_timestamp(time${toUs}) end
       as trade_time,
     case when is_buyer_maker is null then error('is_buyer_maker missing') else is_buyer_maker end as is_buyer_maker,
@@ -96,7 +110,8 @@ from typed`;
 
 /** The statement: the checked rows, one zstd Parquet file per hour under `outputDir` (Hive folders). */
 export function importStatement(options: ImportStatement): string {
-  const select = archiveRowsSelect(options.csvPath, options.layout, options.pair, options.writtenAtMs);
+  const { csvPath, layout, pair, writtenAtMs, amounts } = options;
+  const select = archiveRowsSelect(csvPath, layout, pair, writtenAtMs, amounts);
   const copyOptions = [
     "format parquet",
     "compression zstd",

@@ -20,6 +20,11 @@ export interface UnzippedCsv {
   secondLine: string | undefined;
   /** Every line's first field, after a header, was a whole number above the one before. */
   idsIncreasing: boolean;
+  /**
+   * The first line (1-based) whose price or quantity is not plain digits with at most 8 after the point, which
+   * DuckDB would round or misread; undefined when there is none (see import_sql.ts).
+   */
+  firstInexactLine: number | undefined;
 }
 
 /** A zip that cannot be read: truncated, not a zip, or not holding exactly one CSV. */
@@ -55,18 +60,23 @@ class FileReader extends Reader<Deno.FsFile> {
 
 const NEWLINE = 0x0a;
 const COMMA = 0x2c;
+const POINT = 0x2e;
 
-/** Counts lines and follows the ids at their starts, across chunk boundaries. */
+/** Counts lines, follows the ids at their starts and checks the price and quantity text, across chunk boundaries. */
 class LineScanner {
   lines = 0;
   idsIncreasing = true;
+  firstInexactLine: number | undefined;
   #head = new Uint8Array(0);
   #lastId = -1;
   #id = 0;
   #idDigits = 0;
-  /** Past the id: the rest of the line is skipped to its end. */
-  #pastId = false;
+  /** 0: the id; 1, 2: the price and the quantity; 3: the rest of the line, skipped to its end. */
+  #field = 0;
   #idOk = false;
+  /** Digits after the point in the current amount; -1 before the point. */
+  #fraction = -1;
+  #amountOk = true;
   #lineLength = 0;
 
   /** The first two lines, for the layout. */
@@ -83,7 +93,7 @@ class LineScanner {
       this.#head = head;
     }
     for (let i = 0; i < chunk.length; i++) {
-      if (this.#pastId) {
+      if (this.#field === 3) {
         const end = chunk.indexOf(NEWLINE, i);
         if (end === -1) {
           this.#lineLength += chunk.length - i;
@@ -97,14 +107,29 @@ class LineScanner {
       const byte = chunk[i]!;
       if (byte === NEWLINE) {
         this.#endLine();
-      } else if (byte >= 0x30 && byte <= 0x39 && this.#idDigits < 16) {
-        this.#id = this.#id * 10 + (byte - 0x30);
-        this.#idDigits++;
-        this.#lineLength++;
+        continue;
+      }
+      this.#lineLength++;
+      if (this.#field === 0) {
+        if (byte >= 0x30 && byte <= 0x39 && this.#idDigits < 16) {
+          this.#id = this.#id * 10 + (byte - 0x30);
+          this.#idDigits++;
+        } else {
+          this.#idOk = byte === COMMA && this.#idDigits > 0;
+          // a header or a line without a plain id: its amounts are not looked at either
+          this.#field = this.#idOk ? 1 : 3;
+        }
+      } else if (byte >= 0x30 && byte <= 0x39) {
+        if (this.#fraction >= 0) this.#fraction++;
+      } else if (byte === POINT && this.#fraction === -1) {
+        this.#fraction = 0;
+      } else if (byte === COMMA) {
+        if (this.#fraction > 8) this.#amountOk = false;
+        this.#fraction = -1;
+        this.#field++;
       } else {
-        this.#idOk = byte === COMMA && this.#idDigits > 0;
-        this.#pastId = true;
-        this.#lineLength++;
+        this.#amountOk = false;
+        this.#field = 3;
       }
     }
   }
@@ -120,12 +145,17 @@ class LineScanner {
       if (!isHeader) {
         if (!this.#idOk || this.#id <= this.#lastId) this.idsIncreasing = false;
         this.#lastId = this.#id;
+        if ((!this.#amountOk || this.#field < 3) && this.firstInexactLine === undefined) {
+          this.firstInexactLine = this.lines;
+        }
       }
     }
     this.#id = 0;
     this.#idDigits = 0;
-    this.#pastId = false;
+    this.#field = 0;
     this.#idOk = false;
+    this.#fraction = -1;
+    this.#amountOk = true;
     this.#lineLength = 0;
   }
 }
@@ -189,6 +219,7 @@ export async function unzipCsv(
       firstLine,
       secondLine,
       idsIncreasing: scanner.idsIncreasing,
+      firstInexactLine: scanner.firstInexactLine,
     };
   } finally {
     out?.close();
