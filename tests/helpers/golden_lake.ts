@@ -12,6 +12,7 @@ import { archiveRowsSelect } from "../../tasks/lib/lake/archive/import_sql.ts";
 import { hivePartitionOf, partitionDir } from "../../tasks/lib/lake/partition.ts";
 import { UNIQUE_TRADE_IDS, UNIQUE_TRADE_IDS_OPTION } from "../../tasks/lib/lake/unique_ids.ts";
 import { type FixtureTrade, writeLake } from "./lake.ts";
+import { makeTestDir } from "./tasks.ts";
 
 /** One flush of the consumer: one Kafka partition from `firstOffset`, written at `writtenAtMs`. */
 export interface GoldenFlush {
@@ -781,7 +782,7 @@ export async function writeArchiveHour(
   const partition = hivePartitionOf(pair, trades[0]!.timeUs);
   const folder = partitionDir(lakeDir, partition);
   const path = join(folder, archiveFileName(pair, partition.tradeDate, String(partition.hour).padStart(2, "0")));
-  const csvDir = await Deno.makeTempDir();
+  const csvDir = await makeTestDir("archive-csv");
   const csvPath = join(csvDir, `${pair}.csv`);
   const time = (us: number) => options.timeUnit === "us" ? us : Math.floor(us / 1000);
   await Deno.writeTextFile(

@@ -451,11 +451,12 @@ Deno.test(
       const [committed] = await admin.fetchOffsets({ groupId: "crypto-lake-writer", topics: [TRADES_TOPIC] });
       const ends = await admin.fetchTopicOffsets(TRADES_TOPIC);
       await admin.disconnect();
-      // Every flush of the partition holding BTCUSDT fails, so that partition has committed nothing at all.
+      // Every flush of the partition holding BTCUSDT fails, so that partition has committed nothing at all. (The
+      // others may be held too: flushes commit in start order, and one started after a failed one is abandoned.)
       const held = ends.filter((end) =>
         end.high !== "0" && committed!.partitions.find((p) => p.partition === end.partition)?.offset === "-1"
       );
-      assert.equal(held.length, 1, JSON.stringify({ committed, ends }));
+      assert.ok(held.length >= 1, JSON.stringify({ committed, ends }));
       const lakeBefore = await lakeCount(lakeGlob);
       assert.ok(lakeBefore < TRADES, "the failing pair is not in the lake yet");
 
