@@ -1,7 +1,8 @@
 /**
  * `deno task exchange`: a local Binance-compatible exchange on 127.0.0.1 for offline demos, tests and benchmarks.
  *
- * Permissions: net to loopback only; read data/ and tests/testdata/ (so replay files must live there).
+ * Permissions: net to loopback only; read data/ and tests/testdata/ (so replay files and archive CSVs must live
+ * there); serving the trade archive also needs write access to its cache folder (`--archive-cache`, else data/exchange-archive).
  * Prints one `{"event":"listening",…}` JSON line on start and one `{"event":"stopped",…}` report line on exit.
  */
 import { runTask, shutdownSignal, TaskError, UsageError } from "./lib/cli.ts";
@@ -27,8 +28,23 @@ async function main(): Promise<number> {
   return 0;
 }
 
-/** Starts the exchange, turning the expected failures (replay file, busy port) into one line. */
+/** Starts the exchange, turning the expected failures (replay file, archive CSVs, busy port) into one line. */
 async function start(options: ResolvedExchangeOptions): Promise<Exchange> {
+  for (const path of options.archiveCsv) {
+    try {
+      await Deno.stat(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new UsageError(`Cannot use --archive-csv "${path}": no such file`);
+      }
+      if (error instanceof Deno.errors.NotCapable) {
+        throw new UsageError(
+          `Cannot use --archive-csv "${path}": the task may only read files under data/ or tests/testdata/`,
+        );
+      }
+      throw error;
+    }
+  }
   try {
     return await startExchange(options, { log: (line) => console.error(line) });
   } catch (error) {

@@ -177,6 +177,14 @@ const refusals: [string[], RegExp][] = [
     ["--replay", "data/no-such-file.csv", "--symbol", "BTCUSDT"],
     /^exchange: Cannot replay "data\/no-such-file.csv": no such file$/,
   ],
+  [
+    ["--archive-csv", "data/no-such/BTCUSDT-trades-2024-08-01.csv"],
+    /^exchange: Cannot use --archive-csv "data\/no-such\/BTCUSDT-trades-2024-08-01.csv": no such file$/,
+  ],
+  [
+    ["--archive-fault", "explode:2024-08-01"],
+    /^exchange: Cannot use --archive-fault "explode:2024-08-01": expected kind:DATE with kind one of wrong_checksum/,
+  ],
 ];
 
 for (const [args, message] of refusals) {

@@ -5,8 +5,13 @@
  */
 import { parseArgs } from "node:util";
 import { UsageError } from "../cli.ts";
+import { type ArchiveFaults, parseArchiveFault } from "./archive_faults.ts";
+import { type ArchiveTimeUnitSetting, isArchiveDay, parseArchiveCsvName } from "./archive_paths.ts";
+import type { ArchiveGeneration } from "./archive_trades.ts";
 import { type FaultRates, parseFaultRates } from "./faults.ts";
 import { DEFAULT_START_ID } from "./market.ts";
+
+export type { ArchiveGeneration } from "./archive_trades.ts";
 
 /** Extra trades at once, every so often. */
 export interface BurstOptions {
@@ -62,10 +67,32 @@ export interface ExchangeOptions {
   progressSeconds?: number;
   /** Start generating (or replaying) only when the first stream client connects, so it sees every trade. @default false */
   waitForClient?: boolean;
+  /**
+   * Generate the archive's daily files of every served symbol from `from` to `to`, and the monthly files of the
+   * months wholly inside. @default undefined (no generated days)
+   */
+  archive?: ArchiveGeneration | undefined;
+  /** Unit of archive CSV times: `auto` is milliseconds before 2025-01-01 and microseconds after. @default "auto" */
+  archiveTimeUnit?: ArchiveTimeUnitSetting;
+  /** Futures-style archive CSVs: a header line, six columns, `true`/`false`. @default false (spot) */
+  archiveHeader?: boolean;
+  /** Where zips are built and kept (generated ones reused across runs). @default undefined (`data/exchange-archive`) */
+  archiveCacheDir?: string | undefined;
+  /** Binance trade CSVs named `<SYMBOL>-trades-<YYYY-MM-DD>.csv`, each served byte for byte as that day's zip. @default [] */
+  archiveCsv?: string[];
+  /** Archive faults by file date (`YYYY-MM-DD`, `YYYY-MM` or `*`); see archive_faults.ts. @default {} */
+  archiveFaults?: ArchiveFaults;
+  /** How long a `slow` archive download stalls before the server gives up on it. @default 600000 */
+  archiveStallMs?: number;
+  /**
+   * At start, generate the trades of this many minutes before now at `rate` (REST serves them, the archive serves
+   * them as the daily files of their days, the live stream goes on with the next ids). Not with `replay`. @default 0
+   */
+  prefillMinutes?: number;
 }
 
 /** The options that stay `undefined` when not given. */
-type Unset = "burst" | "maxTrades" | "durationSeconds" | "replay";
+type Unset = "burst" | "maxTrades" | "durationSeconds" | "replay" | "archive" | "archiveCacheDir";
 
 /** Every option with its value decided. */
 export type ResolvedExchangeOptions =
@@ -93,6 +120,14 @@ export const EXCHANGE_DEFAULTS: ResolvedExchangeOptions = {
   replay: undefined,
   progressSeconds: 0,
   waitForClient: false,
+  archive: undefined,
+  archiveTimeUnit: "auto",
+  archiveHeader: false,
+  archiveCacheDir: undefined,
+  archiveCsv: [],
+  archiveFaults: {},
+  archiveStallMs: 600_000,
+  prefillMinutes: 0,
 };
 
 /** Fills in the defaults; in replay mode the symbol list is the replayed symbol. */
@@ -106,7 +141,11 @@ export function resolveExchangeOptions(options: ExchangeOptions = {}): ResolvedE
 export const USAGE = "usage: deno task exchange [--port 9443] [--symbols BTCUSDT,ETHUSDT] [--seed 1] [--rate 50] " +
   "[--burst-every S --burst-size N] [--history N] [--start-id N] [--max-trades N [--exit-after-max]] " +
   "[--duration S] [--ping-interval S] [--max-age S] [--shutdown-notice S] [--faults kind=rate,…] [--stall-ms MS] " +
-  "[--weight-limit N] [--progress-interval S] [--wait-for-client] | --replay data/file.csv --symbol BTCUSDT [--speed 1]";
+  "[--weight-limit N] [--progress-interval S] [--wait-for-client] [--prefill-minutes N] " +
+  "| --replay data/file.csv --symbol BTCUSDT [--speed 1]; archive (either mode): " +
+  "[--archive-from YYYY-MM-DD --archive-to YYYY-MM-DD --archive-trades-per-day N] [--archive-csv data/S-trades-D.csv,…] " +
+  "[--archive-fault kind:DATE …] [--archive-time-unit auto|ms|us] [--archive-header] [--archive-cache DIR] " +
+  "[--archive-stall-ms MS]";
 
 /** What the command line asked for. */
 export type ExchangeArgs = { help: true } | { help: false; options: ResolvedExchangeOptions };
@@ -134,11 +173,29 @@ const FLAGS = {
   replay: { type: "string" },
   symbol: { type: "string" },
   speed: { type: "string" },
+  "prefill-minutes": { type: "string" },
+  "archive-from": { type: "string" },
+  "archive-to": { type: "string" },
+  "archive-trades-per-day": { type: "string" },
+  "archive-csv": { type: "string", multiple: true },
+  "archive-fault": { type: "string", multiple: true },
+  "archive-time-unit": { type: "string" },
+  "archive-header": { type: "boolean" },
+  "archive-cache": { type: "string" },
+  "archive-stall-ms": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 /** Only generated markets take these; a replay streams the file's own trades. */
-const GENERATOR_FLAGS = ["symbols", "rate", "burst-every", "burst-size", "start-id", "seed"] as const;
+const GENERATOR_FLAGS = [
+  "symbols",
+  "rate",
+  "burst-every",
+  "burst-size",
+  "start-id",
+  "seed",
+  "prefill-minutes",
+] as const;
 
 /**
  * Parses `deno task exchange` flags into resolved options (progress every 5 s unless told otherwise).
@@ -146,7 +203,7 @@ const GENERATOR_FLAGS = ["symbols", "rate", "burst-every", "burst-size", "start-
  * @throws {UsageError} On an unknown flag, a bad value or flags that do not go together.
  */
 export function parseExchangeArgs(args: string[]): ExchangeArgs {
-  let values: Partial<Record<keyof typeof FLAGS, string | boolean>>;
+  let values: Partial<Record<keyof typeof FLAGS, string | boolean | string[]>>;
   try {
     ({ values } = parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false }));
   } catch (error) {
@@ -216,6 +273,18 @@ export function parseExchangeArgs(args: string[]): ExchangeArgs {
     weightLimit: number("weight-limit", 1, 1_000_000, true),
     progressSeconds: number("progress-interval", 0, 3600) ?? 5,
     waitForClient: values["wait-for-client"] === true,
+    prefillMinutes: number("prefill-minutes", 0, 10_080),
+    archive: parseArchiveGeneration(
+      text("archive-from"),
+      text("archive-to"),
+      number("archive-trades-per-day", 1, 100_000_000, true),
+    ),
+    archiveTimeUnit: parseTimeUnit(text("archive-time-unit")),
+    archiveHeader: values["archive-header"] === true,
+    archiveCacheDir: text("archive-cache"),
+    archiveCsv: parseArchiveCsvs(values["archive-csv"] as string[] | undefined),
+    archiveFaults: parseArchiveFaults(values["archive-fault"] as string[] | undefined),
+    archiveStallMs: number("archive-stall-ms", 1, 86_400_000, true),
     replay: replayPath === undefined ? undefined : {
       path: replayPath,
       symbol: parseSymbolList(text("symbol"), "symbol")![0]!,
@@ -244,4 +313,60 @@ function parseFaults(raw: string | undefined): FaultRates | undefined {
     // "Cannot parse fault "x=2": …" becomes "Cannot use --faults "x=2": …", naming the flag the user typed.
     throw new UsageError((error as Error).message.replace(/^Cannot parse fault/, "Cannot use --faults"));
   }
+}
+
+function parseArchiveGeneration(
+  from: string | undefined,
+  to: string | undefined,
+  tradesPerDay: number | undefined,
+): ArchiveGeneration | undefined {
+  if (from === undefined && to === undefined && tradesPerDay === undefined) return undefined;
+  if (from === undefined || to === undefined || tradesPerDay === undefined) {
+    throw new UsageError(
+      "Cannot generate the archive: expected --archive-from D, --archive-to D and --archive-trades-per-day N together",
+    );
+  }
+  for (const [flag, day] of [["archive-from", from], ["archive-to", to]] as const) {
+    if (!isArchiveDay(day)) throw new UsageError(`Cannot use --${flag} "${day}": expected a day YYYY-MM-DD`);
+  }
+  if (to < from) {
+    throw new UsageError(`Cannot use --archive-to "${to}": expected a day on or after --archive-from (${from})`);
+  }
+  return { from, to, tradesPerDay };
+}
+
+function parseTimeUnit(raw: string | undefined): ArchiveTimeUnitSetting | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === "auto" || raw === "ms" || raw === "us") return raw;
+  throw new UsageError(`Cannot use --archive-time-unit "${raw}": expected auto, ms or us`);
+}
+
+/** `--archive-csv` may repeat, and each may list several comma-separated paths. */
+function parseArchiveCsvs(raw: string[] | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const paths = raw.flatMap((item) => item.split(",")).map((path) => path.trim()).filter((path) => path !== "");
+  for (const path of paths) {
+    if (parseArchiveCsvName(path.split("/").at(-1)!) === undefined) {
+      throw new UsageError(
+        `Cannot use --archive-csv "${path}": expected a file named <SYMBOL>-trades-<YYYY-MM-DD>.csv`,
+      );
+    }
+  }
+  return paths;
+}
+
+function parseArchiveFaults(raw: string[] | undefined): ArchiveFaults | undefined {
+  if (raw === undefined) return undefined;
+  const faults: ArchiveFaults = {};
+  for (const item of raw.flatMap((text) => text.split(","))) {
+    try {
+      const [date, kind] = parseArchiveFault(item.trim());
+      faults[date] = kind;
+    } catch (error) {
+      throw new UsageError(
+        (error as Error).message.replace(/^Cannot parse archive fault/, "Cannot use --archive-fault"),
+      );
+    }
+  }
+  return faults;
 }

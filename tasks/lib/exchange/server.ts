@@ -4,10 +4,12 @@
  *
  * Everything listens on 127.0.0.1 only. Needs net to loopback, and read access to the replay file if any.
  */
+import { type ArchiveReport, TradeArchive } from "./archive.ts";
+import { isArchiveFaultDate, isArchiveFaultKind } from "./archive_faults.ts";
 import { EncodedTrade, nowUs, StreamConnection } from "./connection.ts";
 import { FAULT_KINDS, FaultInjector, type FaultKind } from "./faults.ts";
 import { TradeHistory } from "./history.ts";
-import { createMarket, nextTrades, type Trade, tradesDue } from "./market.ts";
+import { createMarket, type Market, nextTrades, type Trade, tradesDue } from "./market.ts";
 import { type ExchangeOptions, resolveExchangeOptions } from "./options.ts";
 import { deriveSeed, mulberry32 } from "./prng.ts";
 import { replayCsv } from "./replay.ts";
@@ -16,7 +18,7 @@ import { handleRest, type RestContext } from "./rest.ts";
 import { parseSubscription } from "./streams.ts";
 import { WeightLimiter } from "./weight.ts";
 
-/** Trades generated for one symbol since the start. */
+/** Trades generated for one symbol since the start, prefilled ones included (they are the exchange's too). */
 export interface SymbolReport {
   firstId: number | null;
   lastId: number | null;
@@ -26,12 +28,21 @@ export interface SymbolReport {
 /** What the exchange did: `GET /admin/stats`, and the last line the task prints. */
 export interface ExchangeReport {
   symbols: Record<string, SymbolReport>;
+  /** Every trade made, prefilled ones included. */
   trades: number;
+  /**
+   * Of those, the trades made at start for `prefillMinutes` (the first ids of each symbol). They count towards
+   * `symbols` and `trades`, so "the ids the exchange made" stay every id; they do not count towards `maxTrades`,
+   * which limits live generation.
+   */
+  prefilled: number;
   faults: Record<FaultKind, number>;
   connections: { open: number; total: number };
   rest: { requests: number; throttled: number };
   /** Only in replay mode. */
   replay?: { rejectedLines: number; finished: boolean };
+  /** What the trade archive (`/data/spot/…`) served. */
+  archive: ArchiveReport;
 }
 
 /** Why the exchange finished on its own. */
@@ -68,6 +79,8 @@ const REPLAY_QUEUE_LIMIT = 20_000;
 const CLOSE_GRACE_MS = 2000;
 /** Skipped replay lines logged one by one; the rest are only counted. */
 const LOGGED_BAD_LINES = 10;
+/** Prefilled trades published together. */
+const PREFILL_BATCH = 10_000;
 
 /**
  * Starts the exchange on 127.0.0.1 and resolves once it listens.
@@ -79,13 +92,18 @@ const LOGGED_BAD_LINES = 10;
  * // …
  * await exchange.shutdown();
  * ```
- * @throws {Deno.errors.NotFound} When the replay file does not exist.
+ * @throws {Deno.errors.NotFound} When the replay file or a given archive CSV does not exist.
+ * @throws {TypeError} When a given archive CSV is not named like an archive file, or prefill is asked with replay.
  * @throws {Deno.errors.AddrInUse} When the port is taken.
  */
 export async function startExchange(options: ExchangeOptions = {}, hooks: ExchangeHooks = {}): Promise<Exchange> {
   const config = resolveExchangeOptions(options);
   const log = hooks.log ?? (() => {});
   if (config.replay) await Deno.stat(config.replay.path); // fail before listening, not in the background
+  if (config.replay && config.prefillMinutes > 0) {
+    throw new TypeError("Cannot prefill a replay: a replay streams the file's own trades");
+  }
+  const archive = await TradeArchive.open(config);
 
   const served = new Set(config.symbols);
   const histories = new Map(config.symbols.map((symbol) => [symbol, new TradeHistory(config.history)]));
@@ -95,7 +113,7 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
   const faultCounts = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
   const hasFaults = Object.values(config.faults).some((rate) => rate !== undefined && rate > 0);
   const connections = new Set<StreamConnection>();
-  const counters = { trades: 0, connectionsTotal: 0, rejectedLines: 0, replayFinished: false };
+  const counters = { trades: 0, prefilled: 0, connectionsTotal: 0, rejectedLines: 0, replayFinished: false };
   const restContext: RestContext = {
     histories,
     limiter: new WeightLimiter(config.weightLimit),
@@ -130,9 +148,11 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
     const report: ExchangeReport = {
       symbols: Object.fromEntries([...symbolReports].map(([symbol, value]) => [symbol, { ...value }])),
       trades: counters.trades,
+      prefilled: counters.prefilled,
       faults: { ...faultCounts },
       connections: { open: connections.size, total: counters.connectionsTotal },
       rest: { ...restContext.counters },
+      archive: archive.report(),
     };
     if (config.replay) report.replay = { rejectedLines: counters.rejectedLines, finished: counters.replayFinished };
     return report;
@@ -153,7 +173,8 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
     if (url.pathname.startsWith("/ws/") || url.pathname === "/stream") return openStream(request, url);
     if (url.pathname.startsWith("/api/")) return handleRest(request, restContext);
     if (url.pathname.startsWith("/admin/")) return admin(request, url);
-    return text(404, `Cannot find ${url.pathname}: expected /ws/…, /stream?streams=…, /api/v3/… or /admin/…`);
+    if (url.pathname.startsWith("/data/")) return archive.handle(request, url);
+    return text(404, `Cannot find ${url.pathname}: expected /ws/…, /stream?streams=…, /api/v3/…, /data/… or /admin/…`);
   });
 
   function openStream(request: Request, url: URL): Response {
@@ -207,11 +228,41 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
       if (!(ms >= 1)) return text(400, `Cannot stall for ms="${raw}": expected a whole number of milliseconds above 0`);
       return Response.json({ stalled: stallAll(ms), ms });
     }
+    if (url.pathname === "/admin/archive-fault") return archiveFault(request.method, url.searchParams);
     return text(
       404,
-      `Cannot find ${route}: expected GET /admin/stats, POST /admin/disconnect, POST /admin/halt or ` +
-        "POST /admin/stall?ms=N",
+      `Cannot find ${route}: expected GET /admin/stats, POST /admin/disconnect, POST /admin/halt, ` +
+        "POST /admin/stall?ms=N, GET /admin/archive-fault, POST /admin/archive-fault?kind=K&date=D or " +
+        "DELETE /admin/archive-fault?date=D",
     );
+  }
+
+  /** Sets or clears an archive fault at run time; answers with the faults now in force. */
+  function archiveFault(method: string, params: URLSearchParams): Response {
+    const date = params.get("date");
+    const kind = params.get("kind");
+    if (method === "GET") return Response.json({ faults: archive.faults() });
+    if (method !== "POST" && method !== "DELETE") {
+      return text(405, `Cannot ${method} /admin/archive-fault: expected GET, POST or DELETE`);
+    }
+    if (method === "DELETE" && date === null) {
+      for (const key of Object.keys(archive.faults())) archive.setFault(key, undefined);
+      return Response.json({ faults: archive.faults() });
+    }
+    if (date === null || !isArchiveFaultDate(date)) {
+      return text(400, `Cannot set archive fault for date="${date}": expected YYYY-MM-DD, YYYY-MM or *`);
+    }
+    if (method === "DELETE" || kind === "none") {
+      archive.setFault(date, undefined);
+    } else if (kind !== null && isArchiveFaultKind(kind)) {
+      archive.setFault(date, kind);
+    } else {
+      return text(
+        400,
+        `Cannot set archive fault kind="${kind}": expected none, wrong_checksum, not_found, truncated, slow or drop`,
+      );
+    }
+    return Response.json({ faults: archive.faults() });
   }
 
   function disconnectAll(): number {
@@ -245,6 +296,7 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
   } else {
     generation = Promise.resolve();
     const market = createMarket({ symbols: config.symbols, seed: config.seed, startId: config.startId });
+    prefill(market);
     let startedMs = performance.now();
     let lastUs = nowUs();
     let generating = !config.waitForClient;
@@ -256,18 +308,36 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
     });
     const tick = setInterval(() => {
       if (!generating || halted) return;
-      const due = tradesDue(config, (performance.now() - startedMs) / 1000, counters.trades);
+      const live = counters.trades - counters.prefilled;
+      const due = tradesDue(config, (performance.now() - startedMs) / 1000, live);
       if (due > 0) {
         const now = Math.max(nowUs(), lastUs);
         publish(nextTrades(market, Math.min(due, MAX_TRADES_PER_TICK), lastUs, now));
         lastUs = now;
       }
-      if (counters.trades >= (config.maxTrades ?? Infinity)) {
+      if (counters.trades - counters.prefilled >= (config.maxTrades ?? Infinity)) {
         clearInterval(tick);
         void generationFinished("max-trades");
       }
     }, TICK_MS);
     timers.push(tick);
+  }
+
+  /** The trades of the `prefillMinutes` before now at `rate`, times spread evenly over that window. */
+  function prefill(market: Market): void {
+    const count = Math.round(config.prefillMinutes * 60 * config.rate);
+    const toUs = nowUs();
+    const stepUs = (config.prefillMinutes * 60_000_000) / count;
+    for (let done = 0; done < count; done += PREFILL_BATCH) {
+      const batch: Trade[] = [];
+      for (let i = done + 1; i <= Math.min(count, done + PREFILL_BATCH); i++) {
+        const timeUs = toUs - Math.ceil((count - i) * stepUs);
+        batch.push(market.next(timeUs, timeUs));
+      }
+      publish(batch);
+      archive.addPrefilled(batch);
+      counters.prefilled += batch.length;
+    }
   }
 
   if (config.durationSeconds !== undefined) {
@@ -297,6 +367,7 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
     shutdown() {
       stopping ??= (async () => {
         stop.abort();
+        const archiveClosed = archive.close(); // ends stalled archive bodies, which would hold the server open
         timers.forEach((timer) => clearTimeout(timer));
         const closing = [...connections].map((connection) => connection.closed);
         for (const connection of connections) connection.close(1001, "Server shutting down");
@@ -305,6 +376,7 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
         grace.abort();
         await generation.catch(() => {});
         await server.shutdown();
+        await archiveClosed;
       })();
       return stopping;
     },

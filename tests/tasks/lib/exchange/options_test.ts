@@ -61,7 +61,47 @@ Deno.test("parseExchangeArgs() reads every generator flag", () => {
     replay: undefined,
     progressSeconds: 0,
     waitForClient: true,
+    archive: undefined,
+    archiveTimeUnit: "auto",
+    archiveHeader: false,
+    archiveCacheDir: undefined,
+    archiveCsv: [],
+    archiveFaults: {},
+    archiveStallMs: 600_000,
+    prefillMinutes: 0,
   });
+});
+
+Deno.test("parseExchangeArgs() reads the archive and prefill flags", () => {
+  const options = parse([
+    ...["--archive-from", "2024-08-01", "--archive-to", "2024-09-30", "--archive-trades-per-day", "10000000"],
+    ...["--archive-csv", "data/BTCUSDT-trades-2024-08-01.csv,data/ETHUSDT-trades-2024-08.csv"],
+    ...["--archive-csv", "tests/testdata/XRPUSDT-trades-2025-01-02.csv"],
+    ...["--archive-fault", "wrong_checksum:2024-08-02", "--archive-fault", "drop:2024-09,slow:*"],
+    ...["--archive-time-unit", "us", "--archive-header", "--archive-cache", "data/archive-cache"],
+    ...["--archive-stall-ms", "2000", "--prefill-minutes", "30"],
+  ]);
+  assert.deepEqual(options.archive, { from: "2024-08-01", to: "2024-09-30", tradesPerDay: 10_000_000 });
+  assert.deepEqual(options.archiveCsv, [
+    "data/BTCUSDT-trades-2024-08-01.csv",
+    "data/ETHUSDT-trades-2024-08.csv",
+    "tests/testdata/XRPUSDT-trades-2025-01-02.csv",
+  ]);
+  assert.deepEqual(options.archiveFaults, { "2024-08-02": "wrong_checksum", "2024-09": "drop", "*": "slow" });
+  assert.equal(options.archiveTimeUnit, "us");
+  assert.equal(options.archiveHeader, true);
+  assert.equal(options.archiveCacheDir, "data/archive-cache");
+  assert.equal(options.archiveStallMs, 2000);
+  assert.equal(options.prefillMinutes, 30);
+  const replay = parse([
+    "--replay",
+    "data/x.csv",
+    "--symbol",
+    "BTCUSDT",
+    "--archive-csv",
+    "data/BTCUSDT-trades-2024-08-01.csv",
+  ]);
+  assert.equal(replay.archiveCsv.length, 1, "a replay can serve an archive too");
 });
 
 Deno.test("parseExchangeArgs() reads replay flags and serves only the replayed symbol", () => {
@@ -88,6 +128,29 @@ const refusals: [string[], RegExp][] = [
   [["--replay", "data/x.csv"], /^Missing --symbol for --replay "data\/x.csv"/],
   [["--replay", "data/x.csv", "--symbol", "BTCUSDT", "--rate", "5"], /^Cannot use --rate with --replay/],
   [["--replay", "data/x.csv", "--symbol", "BTC,ETH"], /^Cannot use --symbol "BTC,ETH": expected one symbol/],
+  [["--archive-from", "2024-08-01"], /^Cannot generate the archive: expected --archive-from D, --archive-to D and/],
+  [
+    ["--archive-from", "2024-08-32", "--archive-to", "2024-09-01", "--archive-trades-per-day", "5"],
+    /^Cannot use --archive-from "2024-08-32": expected a day YYYY-MM-DD$/,
+  ],
+  [
+    ["--archive-from", "2024-08-02", "--archive-to", "2024-08-01", "--archive-trades-per-day", "5"],
+    /^Cannot use --archive-to "2024-08-01": expected a day on or after --archive-from \(2024-08-02\)$/,
+  ],
+  [
+    ["--archive-from", "2024-08-01", "--archive-to", "2024-08-01", "--archive-trades-per-day", "0"],
+    /^Cannot use --archive-trades-per-day "0": expected a whole number from 1 to 100000000$/,
+  ],
+  [["--archive-csv", "data/trades.csv"], /^Cannot use --archive-csv "data\/trades.csv": expected a file named/],
+  [["--archive-fault", "explode:2024-08-01"], /^Cannot use --archive-fault "explode:2024-08-01": expected kind:DATE/],
+  [["--archive-fault", "drop:tomorrow"], /^Cannot use --archive-fault "drop:tomorrow": expected kind:DATE/],
+  [["--archive-time-unit", "ns"], /^Cannot use --archive-time-unit "ns": expected auto, ms or us$/],
+  [["--archive-stall-ms", "0"], /^Cannot use --archive-stall-ms "0": expected a whole number from 1 to/],
+  [["--prefill-minutes", "20000"], /^Cannot use --prefill-minutes "20000": expected a number from 0 to 10080$/],
+  [
+    ["--replay", "data/x.csv", "--symbol", "BTCUSDT", "--prefill-minutes", "5"],
+    /^Cannot use --prefill-minutes with --replay/,
+  ],
 ];
 
 for (const [args, message] of refusals) {
