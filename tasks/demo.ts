@@ -1,11 +1,12 @@
 /**
  * `deno task demo [--duration S] [--rate N]`: the whole pipeline offline, end to end. It installs what is missing,
- * starts a Kafka broker of its own and the topics, the local exchange (three symbols, with faults), the producer and
- * the consumer for S seconds (default 120), then refreshes the marts, checks the candles against the exchange's
- * klines, writes the report, prints what was ingested, and stops everything it started, also on Ctrl-C.
+ * starts a Kafka broker of its own and the topics, the local exchange (three symbols, with faults), imports the hour
+ * before now from the exchange's trade archive, runs the producer and the consumer for S seconds (default 120), then
+ * refreshes the marts, checks the candles against the exchange's klines, writes the report, prints what was
+ * ingested, and stops everything it started, also on Ctrl-C.
  *
- * Every run starts clean under data/*\/demo (its own broker on port 19092, lake, database and producer state), so
- * running it twice works and the user's own data is never touched.
+ * Every run starts clean under data/*\/demo (its own broker on port 19092, lake, database, producer state and
+ * archive downloads), so running it twice works and the user's own data is never touched.
  *
  * Permissions: run deno (each step is a task with its own permissions); read deno.json and data/; write only the
  * demo's folders; net to the demo broker on loopback (to wait for the consumer); FFI for DuckDB (the summary).
@@ -20,10 +21,12 @@ import {
   DEMO_BROKERS,
   DEMO_DIRS,
   DEMO_FAULTS,
+  DEMO_HISTORY_MINUTES,
   DEMO_SYMBOLS,
   demoEnvironment,
   type DemoOutcome,
   formatOutcome,
+  historyDays,
   isComplete,
   listeningPort,
   type PairOutcome,
@@ -63,7 +66,7 @@ async function main(): Promise<number> {
     await runStep("topics", [], demoEnvironment(), signal);
     await waitForCoordinators(DEMO_BROKERS, signal);
 
-    // 3. The exchange, then the producer and the consumer.
+    // 3. The exchange, with an hour of history.
     const exchange = startService("exchange", [
       "--port=0",
       `--symbols=${DEMO_SYMBOLS.join(",")}`,
@@ -71,16 +74,23 @@ async function main(): Promise<number> {
       `--faults=${DEMO_FAULTS}`,
       `--seed=${Date.now() % 1_000_000}`,
       "--wait-for-client", // the market opens when the producer connects: its first minute is whole
+      `--prefill-minutes=${DEMO_HISTORY_MINUTES}`, // the hour before it, served by its REST API and its archive
     ], demoEnvironment());
     started.push(exchange);
     const port = await exchange.waitForLine(listeningPort, 30_000, signal);
     const env = demoEnvironment(port);
     say(`local exchange on 127.0.0.1:${port}: ${DEMO_SYMBOLS.join(", ")} at ${rate} trades/s each, with faults`);
+
+    // 4. History first: the last hour from the exchange's trade archive, as `deno task import` brings any past day.
+    const { from, to } = historyDays(Date.now(), DEMO_HISTORY_MINUTES);
+    say(`importing the last ${DEMO_HISTORY_MINUTES} minutes from the exchange's trade archive`);
+    await runStep("import", [`--symbols=${DEMO_SYMBOLS.join(",")}`, `--from=${from}`, `--to=${to}`], env, signal);
+    // 5. The producer and the consumer, live.
     const producer = startService("producer", [], env);
     const consumer = startService("consumer", [], env);
     started.push(producer, consumer);
 
-    // 4. Live for the duration.
+    // 6. Live for the duration.
     say(`capturing trades for ${durationS} s (Ctrl-C stops everything)`);
     const liveStarted = performance.now();
     for (let left = durationS; left > 0; left -= 15) {
@@ -90,7 +100,7 @@ async function main(): Promise<number> {
       if (elapsed < durationS) say(`${elapsed} of ${durationS} s`);
     }
 
-    // 5. Close the market, stop capturing once the last trades are in, let the consumer write everything Kafka
+    // 7. Close the market, stop capturing once the last trades are in, let the consumer write everything Kafka
     //    holds, then stop it.
     const closing = await (await fetch(`http://127.0.0.1:${port}/admin/halt`, { method: "POST" })).json();
     say("market closed; stopping the producer once the last trades are in (it flushes everything it accepted)");
@@ -100,7 +110,7 @@ async function main(): Promise<number> {
     await waitForConsumer(DEMO_BROKERS, signal);
     await consumer.stop();
 
-    // 6. Marts, reconciliation with the exchange's klines, report.
+    // 8. Marts, reconciliation with the exchange's klines, report.
     say("building the marts");
     await runStep("refresh", [], env, signal, [0, 1]);
     say("checking closed minutes against the exchange's own 1-minute klines");
@@ -113,7 +123,7 @@ async function main(): Promise<number> {
       reportPath = /(\S*reports\/\S+\.html)/.exec(output)?.[1];
     }
 
-    // 7. What was ingested.
+    // 9. What was ingested.
     const outcome = await readOutcome(producerSummary, closing.symbols, durationS, reportPath);
     console.log(formatOutcome(outcome));
     return outcome.testsFailed === 0 && outcome.pairs.every(isComplete) ? 0 : 1;
@@ -152,10 +162,10 @@ async function readOutcome(
           hive_partitioning = true, union_by_name = true)
       ),
       per_pair as (
-        select pair, count(*) as trades, count(distinct trade_id) as ids, min(trade_id) as first_id,
-          max(trade_id) as last_id,
+        select pair, count(*) as trades, count(*) filter (where provenance = 'archive') as archived,
+          count(distinct trade_id) as ids, min(trade_id) as first_id, max(trade_id) as last_id,
           quantile_cont(date_diff('millisecond', trade_time, ingested_at), 0.99)
-            filter (where not is_backfilled) as p99
+            filter (where provenance = 'live') as p99
         from lake group by pair
       )
       select per_pair.*, (select count(*) from marts_db.marts.fct_candles_1m c where c.pair = per_pair.pair) as candles
@@ -170,6 +180,7 @@ async function readOutcome(
       pairs: pairs.map((row): PairOutcome => ({
         pair: String(row.pair),
         trades: Number(row.trades),
+        archived: Number(row.archived),
         distinctIds: Number(row.ids),
         firstId: Number(row.first_id),
         lastId: Number(row.last_id),

@@ -13,11 +13,21 @@ export function sandboxDirs(name: string) {
     lake: `data/parquet/${name}`,
     database: `data/duckdb/${name}`,
     producer: `data/producer/${name}`,
+    archive: `data/archive/${name}`,
   } as const;
 }
 
 /** Folders the demo owns and clears before it starts (all under data/, where the tasks may write). */
 export const DEMO_DIRS = sandboxDirs("demo");
+
+/** Minutes of history the demo imports from the exchange's archive before it goes live: a full hour of candles. */
+export const DEMO_HISTORY_MINUTES = 60;
+
+/** The archive days (`YYYY-MM-DD`, UTC) that hold the `minutes` before `nowMs`: one, or two across midnight. */
+export function historyDays(nowMs: number, minutes: number): { from: string; to: string } {
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  return { from: day(nowMs - minutes * 60_000), to: day(nowMs) };
+}
 
 /** The demo's broker: its own ports, so a broker the user runs on 9092 is left alone. */
 export const DEMO_BROKERS = "localhost:19092";
@@ -39,6 +49,7 @@ export function sandboxEnvironment(name: string, brokers: string, exchangePort?:
     LAKE_DIR: dirs.lake,
     DUCKDB_PATH: `${dirs.database}/crypto.duckdb`,
     PRODUCER_STATE_PATH: `${dirs.producer}/state.json`,
+    ARCHIVE_CACHE_DIR: dirs.archive,
     SYMBOLS: DEMO_SYMBOLS.join(","),
     // The demo echoes its children's lines to a person: plain text, not the JSON lines a pipe would get.
     LOG_FORMAT: "text",
@@ -46,6 +57,7 @@ export function sandboxEnvironment(name: string, brokers: string, exchangePort?:
   if (exchangePort !== undefined) {
     env.BINANCE_WS_URL = `ws://127.0.0.1:${exchangePort}`;
     env.BINANCE_REST_URL = `http://127.0.0.1:${exchangePort}`;
+    env.BINANCE_DATA_URL = `http://127.0.0.1:${exchangePort}`; // the local exchange serves its archive too
   }
   return env;
 }
@@ -65,6 +77,8 @@ export function listeningPort(line: string): number | undefined {
 export interface PairOutcome {
   pair: string;
   trades: number;
+  /** Of those, the trades imported from the exchange's archive (the history before live capture began). */
+  archived: number;
   distinctIds: number;
   firstId: number;
   lastId: number;
@@ -99,7 +113,9 @@ export interface DemoOutcome {
 
 /** The closing summary: per pair, what was ingested and whether any id is missing or doubled; then the rest. */
 export function formatOutcome(outcome: DemoOutcome): string {
-  const lines = [`demo: ${outcome.seconds.toFixed(0)} s of live trades, ingested:`];
+  const archived = outcome.pairs.reduce((sum, pair) => sum + pair.archived, 0);
+  const history = archived > 0 ? ` after ${archived} trades of history from the exchange's archive` : "";
+  const lines = [`demo: ${outcome.seconds.toFixed(0)} s of live trades${history}, ingested:`];
   for (const pair of outcome.pairs) {
     const expected = pair.lastId - pair.firstId + 1;
     const missing = expected - pair.distinctIds;
@@ -109,7 +125,8 @@ export function formatOutcome(outcome: DemoOutcome): string {
       ? "all the exchange made"
       : `the exchange made ${pair.exchangeFirstId}–${pair.exchangeLastId}`;
     lines.push(
-      `  ${pair.pair.padEnd(9)} ${String(pair.trades).padStart(7)} trades, ids ${pair.firstId}–${pair.lastId} ` +
+      `  ${pair.pair.padEnd(9)} ${String(pair.trades).padStart(7)} trades (${pair.archived} archive), ` +
+        `ids ${pair.firstId}–${pair.lastId} ` +
         `(${made}): ${missing} missing, ${doubled} doubled; ${pair.candles} ${
           pair.candles === 1 ? "candle" : "candles"
         }; ` +

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   demoEnvironment,
   formatOutcome,
+  historyDays,
   isComplete,
   listeningPort,
   type PairOutcome,
@@ -10,6 +11,7 @@ import {
 const pair = (overrides: Partial<PairOutcome> = {}): PairOutcome => ({
   pair: "BTCUSDT",
   trades: 100,
+  archived: 0,
   distinctIds: 100,
   firstId: 1,
   lastId: 100,
@@ -26,10 +28,17 @@ Deno.test("demoEnvironment() keeps the demo apart from the user's broker, lake, 
   assert.equal(env.LAKE_DIR, "data/parquet/demo");
   assert.equal(env.DUCKDB_PATH, "data/duckdb/demo/crypto.duckdb");
   assert.equal(env.PRODUCER_STATE_PATH, "data/producer/demo/state.json");
+  assert.equal(env.ARCHIVE_CACHE_DIR, "data/archive/demo");
+  assert.equal(env.BINANCE_DATA_URL, "http://127.0.0.1:4321", "the history comes from the local exchange's archive");
   assert.equal(env.BINANCE_WS_URL, "ws://127.0.0.1:4321");
   assert.equal(env.BINANCE_REST_URL, "http://127.0.0.1:4321");
   assert.equal(env.LOG_FORMAT, "text", "the demo echoes readable lines, not JSON");
   assert.equal(demoEnvironment().BINANCE_WS_URL, undefined);
+});
+
+Deno.test("historyDays() names the archive days that hold the minutes before now, two across midnight", () => {
+  assert.deepEqual(historyDays(Date.parse("2026-12-03T10:30:00Z"), 60), { from: "2026-12-03", to: "2026-12-03" });
+  assert.deepEqual(historyDays(Date.parse("2026-12-03T00:20:00Z"), 60), { from: "2026-12-02", to: "2026-12-03" });
 });
 
 Deno.test("listeningPort() reads the exchange's listening line and nothing else", () => {
@@ -49,7 +58,10 @@ Deno.test("isComplete() wants every id the exchange made, each once", () => {
 Deno.test("formatOutcome() says per pair what was ingested, then the DLQ, gaps, klines and where to look", () => {
   const text = formatOutcome({
     seconds: 120,
-    pairs: [pair(), pair({ pair: "ETHUSDT", trades: 49, distinctIds: 49, lastId: 50, candles: 1, ingestP99Ms: null })],
+    pairs: [
+      pair({ archived: 60 }),
+      pair({ pair: "ETHUSDT", trades: 49, distinctIds: 49, lastId: 50, candles: 1, ingestP99Ms: null }),
+    ],
     dlq: { malformed_json: 2, invalid_decimal: 1 },
     gapsFound: 1,
     idsHealed: 3,
@@ -64,10 +76,10 @@ Deno.test("formatOutcome() says per pair what was ingested, then the DLQ, gaps, 
   assert.equal(
     text,
     [
-      "demo: 120 s of live trades, ingested:",
-      "  BTCUSDT       100 trades, ids 1–100 (all the exchange made): 0 missing, 0 doubled; 2 candles; " +
+      "demo: 120 s of live trades after 60 trades of history from the exchange's archive, ingested:",
+      "  BTCUSDT       100 trades (60 archive), ids 1–100 (all the exchange made): 0 missing, 0 doubled; 2 candles; " +
       "p99 trade → producer 3 ms",
-      "  ETHUSDT        49 trades, ids 1–50 (the exchange made 1–100): 1 missing, 0 doubled; 1 candle; " +
+      "  ETHUSDT        49 trades (0 archive), ids 1–50 (the exchange made 1–100): 1 missing, 0 doubled; 1 candle; " +
       "p99 trade → producer n/a",
       "  dead-letter queue: 3 events (malformed_json 2, invalid_decimal 1)",
       "  gaps: 1 found, 3 ids backfilled, 0 open; 1 reconnects",
