@@ -191,6 +191,41 @@ Deno.test("refresh flags: every network operation fails with NotCapable, loopbac
   ]);
 });
 
+Deno.test("import flags: only the archive host and loopback, and writes only the lake and the download cache", async () => {
+  await using server = loopbackServer();
+  const port = server.addr.port;
+  const name = `permissions-probe-${crypto.randomUUID()}`;
+  try {
+    await assertUnderTaskFlags("import", [
+      [{ op: "fetch", url: "https://example.com/" }, "denied net"],
+      [{ op: "connect", hostname: "1.1.1.1", port: 443 }, "denied net"],
+      [{ op: "write", path: `data/duckdb/${name}` }, "denied write"],
+      [{ op: "write", path: `data/producer/${name}` }, "denied write"],
+      [{ op: "write", path: `/tmp/${name}` }, "denied write"],
+      [{ op: "read", path: "deno.json" }, "denied read"],
+      [{ op: "run", command: "sh" }, "denied run"],
+      [{ op: "env", name: "HOME" }, "denied env"],
+      [{ op: "fetch", url: `http://127.0.0.1:${port}/` }, "works"],
+      [{ op: "write", path: `data/parquet/${name}` }, "works"],
+      [{ op: "write", path: `data/archive/${name}` }, "works"],
+    ]);
+    assert.deepEqual(permissionsOf("import").get("--allow-net"), ["data.binance.vision", "localhost", "127.0.0.1"]);
+  } finally {
+    for (const dir of ["parquet", "archive"]) await Deno.remove(`${PROJECT_ROOT}/data/${dir}/${name}`).catch(() => {});
+  }
+});
+
+Deno.test("import task with LAKE_DIR outside its permissions fails in one line, downloading nothing", async () => {
+  const outside = `/tmp/permissions-${crypto.randomUUID()}`;
+  const result = await runDenoTask(["import", "--symbols", "BTCUSDT", "--from", "2024-08-01"], {
+    LAKE_DIR: outside,
+    BINANCE_DATA_URL: "http://127.0.0.1:9",
+  });
+  assert.equal(result.code, 2, result.stdout + result.stderr);
+  assert.match(result.stderr, /^import: Requires (?:read|write) access to "\/tmp\/permissions-[^"]*.*\n$/);
+  await assert.rejects(Deno.stat(outside), Deno.errors.NotFound);
+});
+
 Deno.test("refresh task with DUCKDB_PATH or LAKE_DIR outside its permissions fails in one line, writing nothing", async () => {
   const outside = `/tmp/permissions-${crypto.randomUUID()}`;
   const dbDir = `data/duckdb/test-${crypto.randomUUID()}`;
