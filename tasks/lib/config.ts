@@ -61,6 +61,14 @@ export const SETTINGS = {
     doc: "Log lines of the producer and consumer: json, text, or auto (text on a terminal, JSON lines otherwise).",
   },
   LAKE_DIR: { default: "data/parquet", doc: "Root of the Hive-partitioned Parquet lake." },
+  BINANCE_DATA_URL: {
+    default: "https://data.binance.vision",
+    doc: "deno task import: base URL of the exchange's public trade archive (daily and monthly zips, .CHECKSUM).",
+  },
+  ARCHIVE_CACHE_DIR: {
+    default: "data/archive",
+    doc: "deno task import: where archive zips are downloaded (verified, then kept; delete to reclaim space).",
+  },
   DUCKDB_PATH: { default: "data/duckdb/crypto.duckdb", doc: "DuckDB database file holding the marts." },
   HEALTH_STALE_AFTER_S: {
     default: "60",

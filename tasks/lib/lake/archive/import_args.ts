@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { UsageError, wholeNumberFlag } from "../../cli.ts";
-import { type Env, parsePath, parseSymbols, parseUrl } from "../../config.ts";
+import { type Env, parsePath, parseSymbols, parseUrl, SETTINGS } from "../../config.ts";
 import { daysBetween, isDay } from "./archive_files.ts";
 
 export const IMPORT_USAGE = "usage: deno task import --symbols BTCUSDT,ETHUSDT --from 2024-08-01 [--to 2024-08-09] " +
@@ -47,11 +47,11 @@ export function parseImportArgs(args: readonly string[], env: Env, today: string
   const settings = {
     baseUrl: parseUrl(
       "BINANCE_DATA_URL",
-      env.get("BINANCE_DATA_URL") || "https://data.binance.vision",
+      env.get("BINANCE_DATA_URL") || SETTINGS.BINANCE_DATA_URL.default,
       ["http:", "https:"],
     ),
-    lakeDir: parsePath("LAKE_DIR", env.get("LAKE_DIR") || "data/parquet"),
-    cacheDir: parsePath("ARCHIVE_CACHE_DIR", env.get("ARCHIVE_CACHE_DIR") || "data/archive"),
+    lakeDir: parsePath("LAKE_DIR", env.get("LAKE_DIR") || SETTINGS.LAKE_DIR.default),
+    cacheDir: parsePath("ARCHIVE_CACHE_DIR", env.get("ARCHIVE_CACHE_DIR") || SETTINGS.ARCHIVE_CACHE_DIR.default),
   };
   const base = { fillGaps: values["fill-gaps"], force: values.force, ...settings };
   const stallTimeoutMs = wholeNumberFlag("stall-timeout", values["stall-timeout"] ?? "30", 1, 3600) * 1000;
