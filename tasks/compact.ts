@@ -11,7 +11,7 @@ import { resolve } from "node:path";
 import { loadKafkaConfig, loadStorageConfig } from "./lib/config.ts";
 import { runTask, TaskError, wholeNumberFlag } from "./lib/cli.ts";
 import { createKafka } from "./lib/kafka/client.ts";
-import { compactLake } from "./lib/lake/compaction.ts";
+import { compactLake } from "./lib/lake/maintenance/compaction.ts";
 import { committedLakeOffsets } from "./lib/lake/consumer.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
 

@@ -9,9 +9,9 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { loadStorageConfig } from "./lib/config.ts";
 import { runTask, UsageError } from "./lib/cli.ts";
-import { datePartitions, dlqDatePartitions, folderSize } from "./lib/lake/listing.ts";
-import { withLakeLock } from "./lib/lake/lake_lock.ts";
-import { expiredDates } from "./lib/lake/retention.ts";
+import { datePartitions, dlqDatePartitions, folderSize } from "./lib/lake/storage/listing.ts";
+import { withLakeLock } from "./lib/lake/storage/lake_lock.ts";
+import { expiredDates } from "./lib/lake/maintenance/retention.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
 
 const USAGE = "usage: deno task retention --days N [--dry-run]";

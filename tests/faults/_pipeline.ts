@@ -12,7 +12,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { type Exchange, type ExchangeReport, startExchange } from "../../tasks/lib/exchange/server.ts";
 import type { ExchangeOptions } from "../../tasks/lib/exchange/options.ts";
 import { createKafka } from "../../tasks/lib/kafka/client.ts";
-import { decodeRecord } from "../../tasks/lib/lake/decode.ts";
+import { decodeRecord } from "../../tasks/lib/lake/decoding/decode.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../../tasks/lib/kafka/topics.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
 import { type ReadMessage, readTopic } from "../helpers/kafka.ts";

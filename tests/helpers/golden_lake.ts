@@ -9,8 +9,8 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { sqlString } from "../../tasks/lib/duckdb.ts";
 import { archiveFileName } from "../../tasks/lib/lake/archive/archive_lake_files.ts";
 import { archiveRowsSelect } from "../../tasks/lib/lake/archive/import_sql.ts";
-import { hivePartitionOf, partitionDir } from "../../tasks/lib/lake/partition.ts";
-import { UNIQUE_TRADE_IDS, UNIQUE_TRADE_IDS_OPTION } from "../../tasks/lib/lake/unique_ids.ts";
+import { hivePartitionOf, partitionDir } from "../../tasks/lib/lake/storage/partition.ts";
+import { UNIQUE_TRADE_IDS, UNIQUE_TRADE_IDS_OPTION } from "../../tasks/lib/lake/storage/unique_ids.ts";
 import { type FixtureTrade, writeLake } from "./lake.ts";
 import { makeTestDir } from "./tasks.ts";
 

@@ -1,9 +1,9 @@
 /** Small lakes for warehouse tests, written by the consumer's own writer. */
-import type { LakeRow } from "../../tasks/lib/lake/decode.ts";
-import { decodeDlqRecord } from "../../tasks/lib/lake/dlq_decode.ts";
-import { DlqWriter } from "../../tasks/lib/lake/dlq_writer.ts";
-import { LakeWriter } from "../../tasks/lib/lake/parquet_writer.ts";
-import { hivePartitionOf } from "../../tasks/lib/lake/partition.ts";
+import type { LakeRow } from "../../tasks/lib/lake/decoding/decode.ts";
+import { decodeDlqRecord } from "../../tasks/lib/lake/dlq/dlq_decode.ts";
+import { DlqWriter } from "../../tasks/lib/lake/dlq/dlq_writer.ts";
+import { LakeWriter } from "../../tasks/lib/lake/writing/parquet_writer.ts";
+import { hivePartitionOf } from "../../tasks/lib/lake/storage/partition.ts";
 
 /** A trade as a test states it; everything else gets a sensible default. */
 export interface FixtureTrade {

@@ -13,7 +13,7 @@ import { createKafka } from "../../tasks/lib/kafka/client.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../../tasks/lib/kafka/topics.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
 import { VENV_PYTHON } from "../../tasks/lib/python_env.ts";
-import { fileNames, hourPartitions } from "../../tasks/lib/lake/listing.ts";
+import { fileNames, hourPartitions } from "../../tasks/lib/lake/storage/listing.ts";
 import { startTestBroker } from "../helpers/broker.ts";
 import { readTopic } from "../helpers/kafka.ts";
 import { freePort, metricSum, scrapeUntil } from "../helpers/metrics.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { expiredDates } from "../../tasks/lib/lake/retention.ts";
+import { expiredDates } from "../../tasks/lib/lake/maintenance/retention.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
 import { runDenoTask } from "../helpers/tasks.ts";
 

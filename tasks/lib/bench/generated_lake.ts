@@ -2,7 +2,7 @@
  * A generated lake for the refresh benchmark: contiguous trade ids per symbol, evenly spaced in time, in the same
  * Hive layout and column types the consumer writes. Pure (SQL generation); DuckDB writes the files.
  */
-import { UNIQUE_TRADE_IDS_OPTION } from "../lake/unique_ids.ts";
+import { UNIQUE_TRADE_IDS_OPTION } from "../lake/storage/unique_ids.ts";
 
 /** One generated symbol. */
 export interface GeneratedSymbol {

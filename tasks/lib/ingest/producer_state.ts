@@ -9,7 +9,7 @@
 import { dirname } from "node:path";
 import type { Kafka } from "kafkajs";
 import { TaskError } from "../cli.ts";
-import { decodeRecord } from "../lake/decode.ts";
+import { decodeRecord } from "../lake/decoding/decode.ts";
 import type { TradeEnvelope } from "./envelope.ts";
 import type { TrackerSnapshot } from "./gap_tracker.ts";
 

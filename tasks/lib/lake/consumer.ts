@@ -12,7 +12,7 @@ import type { KafkaConfig } from "../config.ts";
 import { createKafka } from "../kafka/client.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../kafka/topics.ts";
 import { MAX_DLQ_RAW_CHARS, SCHEMA_VERSION } from "../ingest/envelope.ts";
-import type { DeadLetter } from "./decode.ts";
+import type { DeadLetter } from "./decoding/decode.ts";
 import {
   FlushError,
   LakeSink,
@@ -20,10 +20,10 @@ import {
   removeUncommitted,
   type Rewind,
   type RotationLimits,
-} from "./lake_sink.ts";
-import type { RawRecord } from "./packed_records.ts";
-import { LakeWorkerWriter } from "./worker_writer.ts";
-import { type DlqSinkSummary, startDlqSink } from "./dlq_sink.ts";
+} from "./writing/lake_sink.ts";
+import type { RawRecord } from "./decoding/packed_records.ts";
+import { LakeWorkerWriter } from "./writing/worker_writer.ts";
+import { type DlqSinkSummary, startDlqSink } from "./dlq/dlq_sink.ts";
 import { type ConsumerMetrics, createConsumerMetrics } from "../metrics.ts";
 
 /** The consumer group whose committed offsets say what the lake holds. */

@@ -4,7 +4,7 @@
  * lake's files per hour (listed, never opened).
  */
 import type { HealthThresholds } from "../config.ts";
-import { lakeFiles } from "../lake/listing.ts";
+import { lakeFiles } from "../lake/storage/listing.ts";
 import { epochMs, type Marts, type NoData, withMarts } from "./database.ts";
 import type { NotebookParams } from "./params.ts";
 import {

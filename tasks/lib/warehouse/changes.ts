@@ -5,7 +5,7 @@
  * retention). Each refresh records the files it saw; any difference marks its hour partition as changed, and the
  * incremental models are rebuilt from the earliest changed hour (minus a look-back), late trades included.
  */
-import type { LakeFile } from "../lake/listing.ts";
+import type { LakeFile } from "../lake/storage/listing.ts";
 
 /** A lake file as a refresh recorded it. */
 export interface SeenFile {

@@ -7,7 +7,7 @@
  * `<DUCKDB_PATH>.lock`, and a second one gives up at once.
  */
 import { dirname } from "node:path";
-import { fsync } from "../lake/durable.ts";
+import { fsync } from "../lake/storage/durable.ts";
 
 /** Where a refresh works and publishes. */
 export interface DatabaseFiles {

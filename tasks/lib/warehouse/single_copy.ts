@@ -2,14 +2,14 @@
  * Which lake files need no deduplication. Deduplicating every trade (a window over all of them) was the largest
  * cost of a full refresh, yet copies of a trade are rare: a producer retry or a backfill overlapping the stream.
  * Copies of a trade always sit in the same hour folder (it derives from the trade's own time), so a file that holds
- * each of its ids once (its writer says so, see lake/unique_ids.ts) and whose id range overlaps no other file of
+ * each of its ids once (its writer says so, see lake/storage/unique_ids.ts) and whose id range overlaps no other file of
  * its folder cannot hold a copy of any trade. Only the other files' trades go through deduplication.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { dirname } from "node:path";
 import { sqlStringList } from "../duckdb.ts";
-import type { LakeFile } from "../lake/listing.ts";
-import { UNIQUE_TRADE_IDS } from "../lake/unique_ids.ts";
+import type { LakeFile } from "../lake/storage/listing.ts";
+import { UNIQUE_TRADE_IDS } from "../lake/storage/unique_ids.ts";
 
 /** What a file's Parquet footer says about its trade ids. */
 export interface LakeFileIds {

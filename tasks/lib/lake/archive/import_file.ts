@@ -7,11 +7,11 @@
 import { join, relative } from "node:path";
 import type { DuckDB } from "../../duckdb.ts";
 import { sqlStringList } from "../../duckdb.ts";
-import { fsync } from "../durable.ts";
-import { withLakeLock } from "../lake_lock.ts";
-import { fileNames } from "../listing.ts";
-import { partitionDir } from "../partition.ts";
-import { UNIQUE_TRADE_IDS_OPTION } from "../unique_ids.ts";
+import { fsync } from "../storage/durable.ts";
+import { withLakeLock } from "../storage/lake_lock.ts";
+import { fileNames } from "../storage/listing.ts";
+import { partitionDir } from "../storage/partition.ts";
+import { UNIQUE_TRADE_IDS_OPTION } from "../storage/unique_ids.ts";
 import type { ArchiveFile } from "./archive_files.ts";
 import { zipName } from "./archive_files.ts";
 import {

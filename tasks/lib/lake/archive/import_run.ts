@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { type DuckDB, openConfinedDuckDB } from "../../duckdb.ts";
-import { ensureLakeLockFile } from "../lake_lock.ts";
+import { ensureLakeLockFile } from "../storage/lake_lock.ts";
 import {
   type ArchiveFile,
   type ArchiveMarket,

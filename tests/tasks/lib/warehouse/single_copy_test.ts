@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { PROJECT_ROOT } from "../../../../tasks/lib/paths.ts";
-import { allDifferent } from "../../../../tasks/lib/lake/unique_ids.ts";
+import { allDifferent } from "../../../../tasks/lib/lake/storage/unique_ids.ts";
 import { refreshMarts } from "../../../../tasks/lib/warehouse/builder.ts";
 import {
   type LakeFileIds,
@@ -9,7 +9,7 @@ import {
   readLakeFileIds,
   singleCopyFiles,
 } from "../../../../tasks/lib/warehouse/single_copy.ts";
-import { lakeFiles } from "../../../../tasks/lib/lake/listing.ts";
+import { lakeFiles } from "../../../../tasks/lib/lake/storage/listing.ts";
 import { type FixtureTrade, writeLake } from "../../../helpers/lake.ts";
 
 const file = (path: string, minTradeId: number, maxTradeId: number, uniqueIds = true): LakeFileIds => ({

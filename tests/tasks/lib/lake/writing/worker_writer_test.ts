@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { tradeMessage } from "../../../../tasks/lib/ingest/envelope.ts";
-import type { DeadLetter } from "../../../../tasks/lib/lake/decode.ts";
-import { PublishRefusedError } from "../../../../tasks/lib/lake/parquet_writer.ts";
-import { LakeWorkerWriter } from "../../../../tasks/lib/lake/worker_writer.ts";
-import { TRADE } from "../../../helpers/fixtures.ts";
-import { makeTestDir } from "../../../helpers/tasks.ts";
+import { tradeMessage } from "../../../../../tasks/lib/ingest/envelope.ts";
+import type { DeadLetter } from "../../../../../tasks/lib/lake/decoding/decode.ts";
+import { PublishRefusedError } from "../../../../../tasks/lib/lake/writing/parquet_writer.ts";
+import { LakeWorkerWriter } from "../../../../../tasks/lib/lake/writing/worker_writer.ts";
+import { TRADE } from "../../../../helpers/fixtures.ts";
+import { makeTestDir } from "../../../../helpers/tasks.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const trade = (id: number, hour: number) =>

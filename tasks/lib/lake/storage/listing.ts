@@ -1,6 +1,6 @@
 /** Finding the lake's Hive partition folders and their files. */
 import { join } from "node:path";
-import { DLQ_FOLDER } from "./dlq_schema.ts";
+import { DLQ_FOLDER } from "../dlq/dlq_schema.ts";
 
 /** One `pair=…/trade_date=…` folder of the lake. */
 export interface DatePartition {

@@ -6,9 +6,9 @@ import {
   removeUncommitted,
   type RowWriter,
   shouldRotate,
-} from "../../../../tasks/lib/lake/lake_sink.ts";
-import { forEachRecord, packRecords, transferablesOf } from "../../../../tasks/lib/lake/packed_records.ts";
-import { makeTestDir } from "../../../helpers/tasks.ts";
+} from "../../../../../tasks/lib/lake/writing/lake_sink.ts";
+import { forEachRecord, packRecords, transferablesOf } from "../../../../../tasks/lib/lake/decoding/packed_records.ts";
+import { makeTestDir } from "../../../../helpers/tasks.ts";
 
 Deno.test("shouldRotate() writes on row count or on the age of the oldest buffered record", () => {
   const limits = { maxRows: 100, maxAgeMs: 1000 };

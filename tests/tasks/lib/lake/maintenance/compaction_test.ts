@@ -1,14 +1,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { compactedFileName, compactLake, isHourClosed, planHour } from "../../../../tasks/lib/lake/compaction.ts";
-import type { LakeRow } from "../../../../tasks/lib/lake/decode.ts";
-import { withLakeLock } from "../../../../tasks/lib/lake/lake_lock.ts";
-import { fileNames, hourPartitions } from "../../../../tasks/lib/lake/listing.ts";
-import { LakeWriter } from "../../../../tasks/lib/lake/parquet_writer.ts";
-import { hivePartitionOf, lakeFileName } from "../../../../tasks/lib/lake/partition.ts";
-import { makeTestDir } from "../../../helpers/tasks.ts";
-import { readLakeFileIds } from "../../../../tasks/lib/warehouse/single_copy.ts";
+import {
+  compactedFileName,
+  compactLake,
+  isHourClosed,
+  planHour,
+} from "../../../../../tasks/lib/lake/maintenance/compaction.ts";
+import type { LakeRow } from "../../../../../tasks/lib/lake/decoding/decode.ts";
+import { withLakeLock } from "../../../../../tasks/lib/lake/storage/lake_lock.ts";
+import { fileNames, hourPartitions } from "../../../../../tasks/lib/lake/storage/listing.ts";
+import { LakeWriter } from "../../../../../tasks/lib/lake/writing/parquet_writer.ts";
+import { hivePartitionOf, lakeFileName } from "../../../../../tasks/lib/lake/storage/partition.ts";
+import { makeTestDir } from "../../../../helpers/tasks.ts";
+import { readLakeFileIds } from "../../../../../tasks/lib/warehouse/single_copy.ts";
 
 const part = (partition: number, offset: number) => lakeFileName(partition, BigInt(offset));
 

@@ -14,12 +14,12 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { type DuckDB, openConfinedDuckDB, sqlString, sqlStringList } from "../duckdb.ts";
-import { fsync } from "./durable.ts";
-import { withLakeLock } from "./lake_lock.ts";
-import { fileNames, type HourPartition, hourPartitions } from "./listing.ts";
-import { parseLakeFileName } from "./partition.ts";
-import { UNIQUE_TRADE_IDS_OPTION } from "./unique_ids.ts";
+import { type DuckDB, openConfinedDuckDB, sqlString, sqlStringList } from "../../duckdb.ts";
+import { fsync } from "../storage/durable.ts";
+import { withLakeLock } from "../storage/lake_lock.ts";
+import { fileNames, type HourPartition, hourPartitions } from "../storage/listing.ts";
+import { parseLakeFileName } from "../storage/partition.ts";
+import { UNIQUE_TRADE_IDS_OPTION } from "../storage/unique_ids.ts";
 
 const COMPACTED_FILE = /^compact-[0-9a-f]{16}\.parquet$/;
 

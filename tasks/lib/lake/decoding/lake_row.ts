@@ -1,5 +1,5 @@
 /** One trade as the lake stores it, whichever way it arrived. A type only: every reader and writer shares it. */
-import type { HivePartition } from "./partition.ts";
+import type { HivePartition } from "../storage/partition.ts";
 
 /** One trade as the lake stores it. */
 export interface LakeRow {

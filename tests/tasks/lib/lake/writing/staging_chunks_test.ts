@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { parseUnits } from "../../../../tasks/lib/decimal.ts";
-import type { LakeRow } from "../../../../tasks/lib/lake/decode.ts";
-import { hivePartitionOf } from "../../../../tasks/lib/lake/partition.ts";
-import { CHUNK_ROWS, STAGING_COLUMNS, stagingChunks } from "../../../../tasks/lib/lake/staging_chunks.ts";
-import { TradeColumns, writeDecimalUnits } from "../../../../tasks/lib/lake/trade_columns.ts";
+import { parseUnits } from "../../../../../tasks/lib/decimal.ts";
+import type { LakeRow } from "../../../../../tasks/lib/lake/decoding/decode.ts";
+import { hivePartitionOf } from "../../../../../tasks/lib/lake/storage/partition.ts";
+import { CHUNK_ROWS, STAGING_COLUMNS, stagingChunks } from "../../../../../tasks/lib/lake/writing/staging_chunks.ts";
+import { TradeColumns, writeDecimalUnits } from "../../../../../tasks/lib/lake/decoding/trade_columns.ts";
 
 const unitsAt = (words: Uint32Array, at: number) =>
   new BigUint64Array(words.buffer, words.byteOffset + at * 4, 2).reduce((sum, word, i) =>

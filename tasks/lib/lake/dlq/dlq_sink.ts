@@ -7,7 +7,7 @@
  * removed before anything of it is written again.
  */
 import type { Admin, Kafka } from "kafkajs";
-import { DLQ_TOPIC } from "../kafka/topics.ts";
+import { DLQ_TOPIC } from "../../kafka/topics.ts";
 import { decodeDlqRecord } from "./dlq_decode.ts";
 import { DLQ_FOLDER, type DlqRow, parseDlqFileName } from "./dlq_schema.ts";
 import { DlqWriter } from "./dlq_writer.ts";
@@ -18,7 +18,7 @@ import {
   OwnershipLostError,
   removeUncommitted,
   type RotationLimits,
-} from "./lake_sink.ts";
+} from "../writing/lake_sink.ts";
 
 /** The consumer group whose committed offsets say which DLQ records the lake holds. */
 export const DLQ_GROUP_ID = "crypto-dlq-writer";

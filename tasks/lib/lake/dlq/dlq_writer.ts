@@ -5,11 +5,11 @@
  * DuckDB's native code is outside Deno's sandbox, so the connection confines itself to the lake folder.
  */
 import { type DuckDBAppender, DuckDBTimestampValue } from "@duckdb/node-api";
-import { type DuckDB, openConfinedDuckDB } from "../duckdb.ts";
-import { writeParquetFile } from "./durable.ts";
+import { type DuckDB, openConfinedDuckDB } from "../../duckdb.ts";
+import { writeParquetFile } from "../storage/durable.ts";
 import { DLQ_COLUMNS, dlqColumnDefinitions, dlqDir, dlqFileName, type DlqRow, receivedDateOf } from "./dlq_schema.ts";
-import { PublishRefusedError } from "./parquet_writer.ts";
-import type { RowWriter, Written } from "./lake_sink.ts";
+import { PublishRefusedError } from "../writing/parquet_writer.ts";
+import type { RowWriter, Written } from "../writing/lake_sink.ts";
 
 /** Writes DLQ Parquet files under `<lakeDir>/_dlq/`. */
 export class DlqWriter implements RowWriter<DlqRow> {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { dlqMessage, MAX_DLQ_RAW_CHARS } from "../../../../tasks/lib/ingest/envelope.ts";
-import { decodeDlqRecord, UNDECODABLE_DLQ_RECORD } from "../../../../tasks/lib/lake/dlq_decode.ts";
+import { dlqMessage, MAX_DLQ_RAW_CHARS } from "../../../../../tasks/lib/ingest/envelope.ts";
+import { decodeDlqRecord, UNDECODABLE_DLQ_RECORD } from "../../../../../tasks/lib/lake/dlq/dlq_decode.ts";
 import {
   DLQ_COLUMNS,
   dlqDir,
@@ -9,12 +9,12 @@ import {
   emptyDlqSelect,
   parseDlqFileName,
   receivedDateOf,
-} from "../../../../tasks/lib/lake/dlq_schema.ts";
-import { DLQ_FILES } from "../../../../tasks/lib/lake/dlq_sink.ts";
-import { DlqWriter } from "../../../../tasks/lib/lake/dlq_writer.ts";
-import { removeUncommitted } from "../../../../tasks/lib/lake/lake_sink.ts";
-import { dlqFilesToRead } from "../../../../tasks/lib/warehouse/builder.ts";
-import { makeTestDir } from "../../../helpers/tasks.ts";
+} from "../../../../../tasks/lib/lake/dlq/dlq_schema.ts";
+import { DLQ_FILES } from "../../../../../tasks/lib/lake/dlq/dlq_sink.ts";
+import { DlqWriter } from "../../../../../tasks/lib/lake/dlq/dlq_writer.ts";
+import { removeUncommitted } from "../../../../../tasks/lib/lake/writing/lake_sink.ts";
+import { dlqFilesToRead } from "../../../../../tasks/lib/warehouse/builder.ts";
+import { makeTestDir } from "../../../../helpers/tasks.ts";
 
 const AT = Date.UTC(2025, 2, 1, 23, 59, 59, 500);
 const at = { timestampMs: AT + 5, kafkaPartition: 2, kafkaOffset: 17n };

@@ -6,10 +6,10 @@
  *
  * A worker that dies is replaced at the next write; the write it was doing fails and is retried from its offsets.
  */
-import type { DeadLetter } from "./decode.ts";
-import type { WrittenFile } from "./durable.ts";
+import type { DeadLetter } from "../decoding/decode.ts";
+import type { WrittenFile } from "../storage/durable.ts";
 import type { PreparedFlush, RowWriter, Written } from "./lake_sink.ts";
-import { type PackedRecords, packRecords, type RawRecord, transferablesOf } from "./packed_records.ts";
+import { type PackedRecords, packRecords, type RawRecord, transferablesOf } from "../decoding/packed_records.ts";
 import { publishAll, removeTemporaries } from "./parquet_writer.ts";
 
 /** What the consumer's thread asks of the worker. */

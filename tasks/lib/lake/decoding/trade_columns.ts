@@ -5,9 +5,9 @@
  * dozen arrays rather than 100,000 objects and 200,000 strings kept alive until written, which the garbage
  * collector had to copy and which cost more than decoding them.
  */
-import { DECIMALS, parseUnits } from "../decimal.ts";
+import { DECIMALS, parseUnits } from "../../decimal.ts";
 import type { LakeRow } from "./lake_row.ts";
-import type { HivePartition } from "./partition.ts";
+import type { HivePartition } from "../storage/partition.ts";
 
 const TWO_TO_32 = 4_294_967_296;
 const CHAR_0 = 0x30;

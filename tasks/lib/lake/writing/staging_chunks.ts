@@ -16,8 +16,8 @@ import {
   INTEGER,
   VARCHAR,
 } from "@duckdb/node-api";
-import { DECIMALS } from "../decimal.ts";
-import type { TradeColumns } from "./trade_columns.ts";
+import { DECIMALS } from "../../decimal.ts";
+import type { TradeColumns } from "../decoding/trade_columns.ts";
 
 /** Rows per chunk: DuckDB's vector size. */
 export const CHUNK_ROWS = 2048;

@@ -5,15 +5,15 @@
  * DuckDB's native code is outside Deno's sandbox, so the connection confines itself to the lake folder.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { type DuckDB, openConfinedDuckDB } from "../duckdb.ts";
-import { publishSynced, writeTemporaryParquetFile, type WrittenFile } from "./durable.ts";
-import { ensureLakeLockFile } from "./lake_lock.ts";
-import type { LakeRow } from "./lake_row.ts";
+import { type DuckDB, openConfinedDuckDB } from "../../duckdb.ts";
+import { publishSynced, writeTemporaryParquetFile, type WrittenFile } from "../storage/durable.ts";
+import { ensureLakeLockFile } from "../storage/lake_lock.ts";
+import type { LakeRow } from "../decoding/lake_row.ts";
 import type { Written } from "./lake_sink.ts";
-import { lakeFileName, partitionDir } from "./partition.ts";
+import { lakeFileName, partitionDir } from "../storage/partition.ts";
 import { STAGING_COLUMNS, stagingChunks } from "./staging_chunks.ts";
-import { TradeColumns } from "./trade_columns.ts";
-import { allDifferent, UNIQUE_TRADE_IDS_OPTION } from "./unique_ids.ts";
+import { TradeColumns } from "../decoding/trade_columns.ts";
+import { allDifferent, UNIQUE_TRADE_IDS_OPTION } from "../storage/unique_ids.ts";
 
 /** The columns of every lake file, as DuckDB computes them from the staging table. */
 export function lakeSelectList(writtenAtMs: number, withProducerId: boolean, kafkaPartition: number): string {

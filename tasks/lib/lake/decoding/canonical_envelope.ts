@@ -9,7 +9,7 @@
  * general decoder would give; the tests check it on generated and mutated envelopes.
  */
 import type { LakeRow } from "./lake_row.ts";
-import { hivePartitionOf } from "./partition.ts";
+import { hivePartitionOf } from "../storage/partition.ts";
 
 // Ids and ingest times: at most 15 digits, so safe integers. Times: up to 16 digits (µs), bounded below.
 // Decimals: at most 12 whole and 8 fraction digits, so DECIMAL(20, 8) holds them.

@@ -7,8 +7,8 @@
  * lake never holds a record twice, whatever the new file boundaries.
  */
 import { join } from "node:path";
-import type { LakeRow } from "./lake_row.ts";
-import { parseLakeFileName } from "./partition.ts";
+import type { LakeRow } from "../decoding/lake_row.ts";
+import { parseLakeFileName } from "../storage/partition.ts";
 
 /** When a partition's buffer becomes files. */
 export interface RotationLimits {

@@ -1,7 +1,7 @@
 /** Making lake files durable before anyone relies on them. */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { dirname, join } from "node:path";
-import { sqlString } from "../duckdb.ts";
+import { sqlString } from "../../duckdb.ts";
 
 /** Flushes a file's or a folder's data and metadata to disk. */
 export async function fsync(path: string): Promise<void> {

@@ -6,7 +6,7 @@
  * Requests are answered one at a time, in the order they came; a flush's records are decoded as soon as it arrives.
  */
 /// <reference lib="deno.worker" />
-import { type DecodedFlush, decodeFlush } from "./decode.ts";
+import { type DecodedFlush, decodeFlush } from "../decoding/decode.ts";
 import { LakeWriter } from "./parquet_writer.ts";
 import type { WorkerReply, WorkerRequest } from "./worker_writer.ts";
 

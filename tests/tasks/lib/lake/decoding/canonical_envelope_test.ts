@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { readCanonicalEnvelope } from "../../../../tasks/lib/lake/canonical_envelope.ts";
-import { decodeAnyEnvelope, decodeRecord } from "../../../../tasks/lib/lake/decode.ts";
-import { tradeMessage } from "../../../../tasks/lib/ingest/envelope.ts";
-import type { TradePayload } from "../../../../tasks/lib/ingest/trade_event.ts";
+import { readCanonicalEnvelope } from "../../../../../tasks/lib/lake/decoding/canonical_envelope.ts";
+import { decodeAnyEnvelope, decodeRecord } from "../../../../../tasks/lib/lake/decoding/decode.ts";
+import { tradeMessage } from "../../../../../tasks/lib/ingest/envelope.ts";
+import type { TradePayload } from "../../../../../tasks/lib/ingest/trade_event.ts";
 
 // Deterministic, so a failure names an input that fails again.
 function seededRandom(seed: number): () => number {

@@ -6,7 +6,7 @@
  * read is still a row (reason `undecodable_dlq_record`, its text kept as `raw`): the DLQ is where bad data ends, so
  * nothing is dropped and nothing is sent on.
  */
-import { MAX_DLQ_RAW_CHARS } from "../ingest/envelope.ts";
+import { MAX_DLQ_RAW_CHARS } from "../../ingest/envelope.ts";
 import type { DlqRow, DlqStage } from "./dlq_schema.ts";
 
 /** The reason of a DLQ record the sink could not read. */

@@ -4,11 +4,11 @@
  * Envelope versions 1 and 2 are read; version 2 adds `producer_id`. Everything in the trade is re-validated
  * here too: the consumer trusts no producer, and a symbol becomes a folder name.
  */
-import { validateTrade } from "../ingest/trade_event.ts";
+import { validateTrade } from "../../ingest/trade_event.ts";
 import { readCanonicalEnvelope } from "./canonical_envelope.ts";
 import { forEachRecord, type PackedRecords } from "./packed_records.ts";
 import { TradeColumns } from "./trade_columns.ts";
-import { type HivePartition, hivePartitionOf } from "./partition.ts";
+import { type HivePartition, hivePartitionOf } from "../storage/partition.ts";
 import type { LakeRow } from "./lake_row.ts";
 
 export type { LakeRow };
