@@ -6,6 +6,7 @@
  * Permissions: net to the archive host and loopback; read and write the lake and the download cache (data/archive);
  * ffi for DuckDB, confined to those two folders.
  */
+import process from "node:process";
 import { runTask, shutdownSignal, TaskError, UsageError } from "./lib/cli.ts";
 import { IMPORT_USAGE, parseImportArgs } from "./lib/lake/archive/import_args.ts";
 import { type DayResult, ImportRunningError, runImport } from "./lib/lake/archive/import_run.ts";
@@ -49,6 +50,8 @@ async function main(): Promise<number> {
     trades: results.reduce((sum, day) => sum + (day.status === "imported" ? day.trades : 0), 0),
     failed: failed.length,
     seconds: Math.round((performance.now() - startedMs) / 10) / 100,
+    // The process's high-water mark (getrusage), DuckDB's native memory included.
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
   }));
   return failed.length > 0 ? 1 : 0;
 }

@@ -14,8 +14,8 @@ export interface BuiltZip {
   sha256: string;
 }
 
-/** Bytes read from disk per body chunk. */
-const READ_CHUNK = 64 * 1024;
+/** Bytes read from disk per body chunk: 1 MiB, so a 160 MB day goes out on loopback at disk speed, not per 64 KiB pull. */
+const READ_CHUNK = 1 << 20;
 /** Text gathered before it is encoded and handed to the zip writer. */
 const TEXT_CHUNK = 1 << 20;
 

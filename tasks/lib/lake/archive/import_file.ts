@@ -1,8 +1,10 @@
 /**
- * Imports one verified archive zip into the lake: unzip → one checked DuckDB statement writing every hour under the
- * staging folder → per day, each hour file fsynced and renamed into its partition, the folder fsynced, the day's
- * earlier archive files that are no longer wanted removed, then the day's import record written. Nothing of a file
- * is published unless every line of it converted.
+ * Imports one verified archive zip into the lake: unzip, cut into one part per hour as it inflates → one checked
+ * DuckDB statement per hour, run while the next hours inflate, each writing its hour's file under the staging folder
+ * (or, when the hours cannot be trusted, one statement over the whole file, as before) → per day, each hour file
+ * fsynced and renamed into its partition, the folder fsynced, the day's earlier archive files that are no longer
+ * wanted removed, then the day's import record written. Nothing of a file is published unless every line of it
+ * converted.
  */
 import { join, relative } from "node:path";
 import type { DuckDB } from "../../duckdb.ts";
@@ -21,9 +23,16 @@ import {
   isArchiveFileOf,
   STAGING_FOLDER,
 } from "./archive_lake_files.ts";
-import { checkCsvLine, type CsvLayout, type CsvLineError, detectCsvLayout } from "./csv_layout.ts";
-import { type AmountReading, importStatement } from "./import_sql.ts";
-import { unzipCsv } from "./unzip_csv.ts";
+import { checkCsvLine, type CsvLayout, type CsvLineError, detectCsvLayout, TIME_RANGES } from "./csv_layout.ts";
+import { type HourPart, HourPartSink, removeLeftoverParts } from "./hour_pipeline.ts";
+import { type AmountReading, importHourStatement, importStatement } from "./import_sql.ts";
+import { unzipCsvTo } from "./unzip_csv.ts";
+
+/**
+ * Hours converted at once. The import's hour instance runs one thread per statement (import_run.ts): one statement
+ * next to the unzip, which takes a core, then two, one per core, for the hours left once it is done.
+ */
+const HOUR_CONNECTIONS = 2;
 
 /** A file that cannot be imported as it is; the message names the file and, for bad lines, the line and field. */
 export class ImportFileError extends Error {
@@ -46,6 +55,8 @@ export interface DayImported {
 /** Where things are, and how to report. */
 export interface ImportFileContext {
   duckdb: DuckDB;
+  /** Where the hours' statements run: best an instance with one thread per statement. Default: `duckdb`. */
+  hourDuckDB?: DuckDB;
   lakeDir: string;
   /** Folder for the unzipped CSV. */
   workDir: string;
@@ -62,17 +73,52 @@ export async function importArchiveFile(
   context: ImportFileContext,
 ): Promise<DayImported[]> {
   const name = zipName(file);
-  const csvPath = join(context.workDir, name.replace(/\.zip$/, ".csv"));
   const stagingDir = join(context.lakeDir, STAGING_FOLDER, crypto.randomUUID());
+  const writtenAtMs = context.nowMs();
+  const run = (sql: string) => context.duckdb.connection.run(sql);
+  const baseName = name.replace(/\.zip$/, "");
+  await removeLeftoverParts(context.workDir, baseName);
+  // Each hour is converted into its own file as soon as it is inflated, while the next one is (hour_pipeline.ts), on
+  // connections of their own.
+  const hourInstance = (context.hourDuckDB ?? context.duckdb).instance;
+  const connections = await Promise.all(Array.from({ length: HOUR_CONNECTIONS }, () => hourInstance.connect()));
+  const convertHour = async (part: HourPart, layout: CsvLayout, slot: number): Promise<boolean> => {
+    const [low, high] = TIME_RANGES[layout.timeUnit];
+    const unitsPerHour = layout.timeUnit === "us" ? 3_600_000_000 : 3_600_000;
+    const at = new Date(part.hour * 3_600_000).toISOString();
+    const dir = join(stagingDir, `pair=${file.symbol}`, `trade_date=${at.slice(0, 10)}`, `hour=${at.slice(11, 13)}`);
+    await Deno.mkdir(dir, { recursive: true });
+    const statement = (amounts: AmountReading) =>
+      importHourStatement({
+        partPath: part.path,
+        layout,
+        pair: file.symbol,
+        writtenAtMs,
+        uniqueIds: part.idsIncreasing,
+        uniqueIdsOption: UNIQUE_TRADE_IDS_OPTION,
+        amounts,
+        timeRange: [Math.max(low, part.hour * unitsPerHour), Math.min(high, (part.hour + 1) * unitsPerHour)],
+        outputPath: join(dir, "data_0.parquet"),
+      });
+    const connection = connections[slot]!;
+    return await connection.run(statement("decimal18"))
+      .then(() => true, () => connection.run(statement("text")).then(() => true));
+  };
+  const sink = new HourPartSink(context.workDir, baseName, convertHour, {
+    concurrency: HOUR_CONNECTIONS,
+    concurrencyWhileInflating: 1,
+    signal: context.signal,
+  });
   try {
     context.onPhase?.("unzipping");
     let unzipped;
     try {
-      unzipped = await unzipCsv(zipPath, csvPath, (bytes, total) => context.onPhase?.("unzipping", { bytes, total }));
+      unzipped = await unzipCsvTo(zipPath, sink, (bytes, total) => context.onPhase?.("unzipping", { bytes, total }));
     } catch (error) {
       if (context.signal?.aborted) throw error;
       throw new ImportFileError(`${name}: ${(error as Error).message}`, { cause: error });
     }
+    const partPaths = sink.parts.map((part) => part.path);
     let layout: CsvLayout;
     try {
       layout = detectCsvLayout(unzipped.firstLine, unzipped.secondLine);
@@ -81,40 +127,53 @@ export async function importArchiveFile(
     }
 
     if (unzipped.firstInexactLine !== undefined) {
-      const bad = await findBadLine(csvPath, layout);
+      await sink.settle();
+      const bad = await findBadLine(partPaths, layout);
       const why = bad?.message ?? `line ${unzipped.firstInexactLine}: an amount is not a plain decimal`;
       throw new ImportFileError(`${name}: ${why}; nothing of this file was imported`);
     }
 
     context.onPhase?.("converting");
-    await Deno.mkdir(join(context.lakeDir, STAGING_FOLDER), { recursive: true });
-    const statement = (amounts: AmountReading) =>
-      importStatement({
-        csvPath,
-        layout,
-        pair: file.symbol,
-        outputDir: stagingDir,
-        writtenAtMs: context.nowMs(),
-        uniqueIds: unzipped.idsIncreasing,
-        uniqueIdsOption: UNIQUE_TRADE_IDS_OPTION,
-        amounts,
-      });
-    try {
-      await context.duckdb.connection.run(statement("decimal18"));
-    } catch {
-      // An amount beyond DECIMAL(18, 8), or a line to refuse: the text statement converts the first and names the second.
+    if (!(await sink.converted())) {
+      // Times out of order, or a line an hour's statement refused: the whole file in one statement, as it always was.
       await Deno.remove(stagingDir, { recursive: true }).catch(() => {});
+      await Deno.mkdir(join(context.lakeDir, STAGING_FOLDER), { recursive: true });
+      const statement = (amounts: AmountReading) =>
+        importStatement({
+          csvPath: partPaths,
+          layout,
+          pair: file.symbol,
+          outputDir: stagingDir,
+          writtenAtMs,
+          uniqueIds: unzipped.idsIncreasing,
+          uniqueIdsOption: UNIQUE_TRADE_IDS_OPTION,
+          amounts,
+        });
       try {
-        await context.duckdb.connection.run(statement("text"));
-      } catch (error) {
-        const bad = await findBadLine(csvPath, layout);
-        const why = bad?.message ?? firstLine((error as Error).message);
-        throw new ImportFileError(`${name}: ${why}; nothing of this file was imported`, { cause: error });
+        await run(statement("decimal18"));
+      } catch {
+        // An amount beyond DECIMAL(18, 8), or a line to refuse: the text statement converts the first and names the second.
+        await Deno.remove(stagingDir, { recursive: true }).catch(() => {});
+        try {
+          await run(statement("text"));
+        } catch (error) {
+          const bad = await findBadLine(partPaths, layout);
+          const why = bad?.message ?? firstLine((error as Error).message);
+          throw new ImportFileError(`${name}: ${why}; nothing of this file was imported`, { cause: error });
+        }
       }
     }
 
     context.onPhase?.("publishing");
     const written = await writtenHours(stagingDir, file.symbol);
+    // Only the file's own days are published: a trade dated elsewhere would be converted, then silently left out.
+    const outside = written.find((hour) => !file.days.includes(hour.day));
+    if (outside !== undefined) {
+      throw new ImportFileError(
+        `${name}: holds trades of ${outside.day}, outside the ${file.period === "monthly" ? "month" : "day"} it is ` +
+          "named for; nothing of this file was imported",
+      );
+    }
     const days: DayImported[] = [];
     for (const day of file.days) {
       if (context.signal?.aborted) throw context.signal.reason;
@@ -138,8 +197,10 @@ export async function importArchiveFile(
     }
     return days;
   } finally {
+    await sink.settle();
+    for (const connection of connections) connection.closeSync();
     await Deno.remove(stagingDir, { recursive: true }).catch(() => {});
-    await Deno.remove(csvPath).catch(() => {});
+    for (const part of sink.parts) await Deno.remove(part.path).catch(() => {});
   }
 }
 
@@ -307,31 +368,38 @@ async function writeImportRecord(lakeDir: string, market: string, record: DayImp
   await fsync(dir);
 }
 
-/** The first line of `csvPath` that cannot be imported, read line by line (only after DuckDB refused the file). */
-async function findBadLine(csvPath: string, layout: CsvLayout): Promise<CsvLineError | undefined> {
-  const file = await Deno.open(csvPath, { read: true });
-  const decoder = new TextDecoder();
-  let rest = "";
-  let lineNumber = 0;
+/**
+ * The first line of the file's parts (its lines after any header, in order) that cannot be imported, read line by
+ * line (only after DuckDB refused the file, or the unzip saw an amount it would round).
+ */
+async function findBadLine(partPaths: readonly string[], layout: CsvLayout): Promise<CsvLineError | undefined> {
+  let lineNumber = layout.hasHeader ? 1 : 0;
   const check = (line: string): CsvLineError | undefined => {
     lineNumber++;
-    if (lineNumber === 1 && layout.hasHeader) return undefined;
     return checkCsvLine(line.replace(/\r$/, ""), lineNumber, layout);
   };
-  try {
-    for await (const chunk of file.readable) {
-      const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
-      rest = lines.pop()!;
-      for (const line of lines) {
-        const bad = check(line);
-        if (bad) return bad;
+  for (const path of partPaths) {
+    const file = await Deno.open(path, { read: true });
+    const decoder = new TextDecoder();
+    let rest = "";
+    try {
+      for await (const chunk of file.readable) {
+        const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
+        rest = lines.pop()!;
+        for (const line of lines) {
+          const bad = check(line);
+          if (bad) return bad;
+        }
       }
+      // Each part ends with a whole line; only the file's last line may lack its line end.
+      const bad = rest === "" ? undefined : check(rest);
+      if (bad) return bad;
+    } catch (error) {
+      if (error instanceof Deno.errors.BadResource) return undefined;
+      throw error;
     }
-    return rest === "" ? undefined : check(rest);
-  } catch (error) {
-    if (error instanceof Deno.errors.BadResource) return undefined;
-    throw error;
   }
+  return undefined;
 }
 
 async function directories(path: string): Promise<string[]> {

@@ -66,10 +66,14 @@ export async function runImport(options: ImportRunOptions): Promise<DayResult[]>
   await ensureLakeLockFile(lakeDir);
   const lock = await holdImportLock(lakeDir);
   let duckdb: DuckDB | undefined;
+  let hourDuckDB: DuckDB | undefined;
   try {
     // A run that was killed left its staging folder: nothing in it was published, and no other run holds the lock.
     await Deno.remove(join(lakeDir, STAGING_FOLDER), { recursive: true }).catch(() => {});
-    duckdb = await openConfinedDuckDB(":memory:", { allowedPaths: [`${lakeDir}/`, `${cacheDir}/`] });
+    const allowedPaths = [`${lakeDir}/`, `${cacheDir}/`];
+    duckdb = await openConfinedDuckDB(":memory:", { allowedPaths });
+    // The hours' statements get one thread each: two run at once next to the unzip (import_file.ts).
+    hourDuckDB = await openConfinedDuckDB(":memory:", { allowedPaths, threads: 1 });
     const wanted = options.fillGaps
       ? gapDays(await lakeGaps(duckdb, lakeDir, options.symbols), options.gapBounds?.from, options.gapBounds?.to)
       : new Map(options.symbols.map((symbol) => [symbol, options.days]));
@@ -103,7 +107,7 @@ export async function runImport(options: ImportRunOptions): Promise<DayResult[]>
       const startedMs = performance.now();
       const seconds = () => (performance.now() - startedMs) / 1000;
       const name = zipName(file);
-      const context = { duckdb, lakeDir, cacheDir, nowMs, options };
+      const context = { duckdb, hourDuckDB, lakeDir, cacheDir, nowMs, options };
       try {
         const days = await importOne(file, context);
         for (const day of days) {
@@ -134,6 +138,7 @@ export async function runImport(options: ImportRunOptions): Promise<DayResult[]>
     options.progress.end();
     return results.sort((a, b) => a.symbol.localeCompare(b.symbol) || a.day.localeCompare(b.day));
   } finally {
+    hourDuckDB?.close();
     duckdb?.close();
     lock.close();
   }
@@ -141,6 +146,7 @@ export async function runImport(options: ImportRunOptions): Promise<DayResult[]>
 
 interface RunContext {
   duckdb: DuckDB;
+  hourDuckDB: DuckDB;
   lakeDir: string;
   cacheDir: string;
   nowMs: () => number;
@@ -162,6 +168,7 @@ async function importOne(file: ArchiveFile, context: RunContext) {
   await Deno.mkdir(workDir, { recursive: true });
   const days = await importArchiveFile(file, zip.path, zip.sha256, {
     duckdb: context.duckdb,
+    hourDuckDB: context.hourDuckDB,
     lakeDir: context.lakeDir,
     workDir,
     nowMs: context.nowMs,

@@ -12,13 +12,13 @@
  * amount beyond 10 whole digits fails it and is converted again by the text statement, which reads amounts as text,
  * refuses what would round, and takes the wide conversion only for the values that need it.
  */
-import { sqlString } from "../../duckdb.ts";
+import { sqlString, sqlStringList } from "../../duckdb.ts";
 import { type CsvLayout, TIME_RANGES } from "./csv_layout.ts";
 
 /** Where the rows come from and go. */
 export interface ImportStatement {
-  /** Absolute path of the unzipped CSV. */
-  csvPath: string;
+  /** Absolute path of the unzipped CSV, or of its parts in order (none with a header). */
+  csvPath: string | readonly string[];
   layout: CsvLayout;
   /** The lake folder name of the pair (already checked to be safe). */
   pair: string;
@@ -35,8 +35,16 @@ export interface ImportStatement {
 /** How amounts are read: straight into DECIMAL(18, 8) (fast), or as text converted exactly (any size). */
 export type AmountReading = "decimal18" | "text";
 
-/** The `read_csv(…)` of an archive file: every column typed by position, nothing sniffed. */
-export function readArchiveCsv(csvPath: string, layout: CsvLayout, amounts: AmountReading = "text"): string {
+/**
+ * The `read_csv(…)` of an archive file (or its parts): every column typed by position, nothing sniffed.
+ * `bufferBytes` bounds how much of the file DuckDB holds at once (its default is 32 MiB).
+ */
+export function readArchiveCsv(
+  csvPath: string | readonly string[],
+  layout: CsvLayout,
+  amounts: AmountReading = "text",
+  options: { bufferBytes?: number | undefined } = {},
+): string {
   const amountType = amounts === "text" ? "VARCHAR" : "DECIMAL(18, 8)";
   const columns = [
     "'id': 'BIGINT'",
@@ -47,8 +55,12 @@ export function readArchiveCsv(csvPath: string, layout: CsvLayout, amounts: Amou
     "'is_buyer_maker': 'BOOLEAN'",
     ...(layout.columns === 7 ? ["'is_best_match': 'BOOLEAN'"] : []),
   ];
-  return `read_csv(${sqlString(csvPath)}, columns = {${columns.join(", ")}}, header = ${layout.hasHeader}, ` +
-    "auto_detect = false, delim = ',', quote = '', escape = '', new_line = '\\n', strict_mode = true)";
+  const [source, header] = typeof csvPath === "string"
+    ? [sqlString(csvPath), layout.hasHeader]
+    : [sqlStringList(csvPath), false];
+  const buffer = options.bufferBytes === undefined ? "" : `, buffer_size = ${options.bufferBytes}`;
+  return `read_csv(${source}, columns = {${columns.join(", ")}}, header = ${header}, ` +
+    `auto_detect = false, delim = ',', quote = '', escape = '', new_line = '\\n', strict_mode = true${buffer})`;
 }
 
 /** Text → DECIMAL(20, 8), exactly, or an error naming the field and value. */
@@ -59,28 +71,41 @@ function exactDecimal(column: string): string {
     `else coalesce(try_cast(${column} as decimal(18, 8)), ${column}::decimal(20, 8))::decimal(20, 8) end`;
 }
 
+/** Narrower checks and reading of {@link archiveRowsSelect}, for one hour of a file. */
+export interface RowsOptions {
+  /** Every time must lie in this range (the file's unit, end excluded). Default: the years its unit can mean. */
+  timeRange?: readonly [number, number];
+  /** See {@link readArchiveCsv}. */
+  csvBufferBytes?: number;
+}
+
 /** The lake rows of the file, checked: the consumer's columns plus `provenance = 'archive'`, and the Hive keys. */
 export function archiveRowsSelect(
-  csvPath: string,
+  csvPath: string | readonly string[],
   layout: CsvLayout,
   pair: string,
   writtenAtMs: number,
   amounts: AmountReading = "text",
+  options: RowsOptions = {},
 ): string {
   const amount = (column: string) => amounts === "text" ? exactDecimal(column) : `${column}::decimal(20, 8)`;
-  const [low, high] = TIME_RANGES[layout.timeUnit];
+  const [low, high] = options.timeRange ?? TIME_RANGES[layout.timeUnit];
+  const read = readArchiveCsv(csvPath, layout, amounts, { bufferBytes: options.csvBufferBytes });
   const toUs = layout.timeUnit === "us" ? "" : " * 1000";
-  const bestMatch = layout.columns === 7 ? "is_best_match" : "null::boolean";
+  const bestMatch = layout.columns === 7
+    ? "case when is_best_match is null then error('is_best_match missing') else is_best_match end"
+    : "null::boolean";
   return `
 with lines as (
-  select * from ${readArchiveCsv(csvPath, layout, amounts)}
+  select * from ${read}
 ),
 typed as (
   select
-    case when id < 0 then error('id ' || id) else id end as trade_id,
+    case when coalesce(id < 0, true) then error('id ' || coalesce(id::varchar, 'missing')) else id end as trade_id,
     ${amount("price")} as price,
     ${amount("qty")} as quantity,
-    case when time < ${low} or time >= ${high} then error('time ' || time) else make_timestamp(time${toUs}) end
+    case when coalesce(time < ${low} or time >= ${high}, true) then error('time ' || coalesce(time::varchar, 'missing'))
+      else make_timestamp(time${toUs}) end
       as trade_time,
     case when is_buyer_maker is null then error('is_buyer_maker missing') else is_buyer_maker end as is_buyer_maker,
     ${bestMatch} as is_best_match
@@ -88,8 +113,10 @@ typed as (
 )
 select
   trade_id,
-  case when price <= 0 then error('price ' || price) else price end as price,
-  case when quantity <= 0 then error('qty ' || quantity) else quantity end as quantity,
+  case when coalesce(price <= 0, true) then error('price ' || coalesce(price::varchar, 'missing')) else price end
+    as price,
+  case when coalesce(quantity <= 0, true) then error('qty ' || coalesce(quantity::varchar, 'missing'))
+    else quantity end as quantity,
   trade_time,
   null::timestamp as event_time,
   '${layout.timeUnit}' as time_unit,
@@ -119,4 +146,45 @@ export function importStatement(options: ImportStatement): string {
     ...(options.uniqueIds ? [options.uniqueIdsOption] : []),
   ];
   return `copy (${select}\n) to ${sqlString(options.outputDir)} (${copyOptions.join(", ")})`;
+}
+
+/** One hour of the file, already split out: its checked rows as one zstd Parquet file at `outputPath`. */
+export interface HourStatement extends Omit<ImportStatement, "outputDir" | "csvPath"> {
+  /** Absolute path of the hour's part: whole lines, never the file's header (hour_pipeline.ts). */
+  partPath: string;
+  /** The hour's times in the file's unit, end excluded: a line outside it fails the statement. */
+  timeRange: readonly [number, number];
+  /** Absolute path of the file written (its folders exist). */
+  outputPath: string;
+}
+
+/**
+ * What an hour's statement holds at once, so that its memory stays the same whatever the size of the hour (a
+ * 10M-trade day's hours are 30 MB of CSV, a 1M-trade day's 3 MB): CSV bytes, and rows per Parquet row group (a
+ * quarter of DuckDB's default, for files about 4 % larger).
+ */
+export const HOUR_CSV_BUFFER_BYTES = 4 * 2 ** 20;
+export const HOUR_ROW_GROUP_ROWS = 30_720;
+
+/**
+ * The statement of one hour: the rows of {@link archiveRowsSelect} without the Hive keys, into one file. The two
+ * constant text columns go out as one-value ENUMs: Parquet holds them as the same UTF8 strings (readers see VARCHAR),
+ * and DuckDB writes an ENUM's dictionary without hashing every row's text.
+ */
+export function importHourStatement(options: HourStatement): string {
+  const { partPath, layout, pair, writtenAtMs, amounts, timeRange } = options;
+  // A list of paths is read as parts, without a header.
+  const select = archiveRowsSelect([partPath], layout, pair, writtenAtMs, amounts, {
+    timeRange,
+    csvBufferBytes: HOUR_CSV_BUFFER_BYTES,
+  });
+  const constants = `time_unit::enum('${layout.timeUnit}') as time_unit, provenance::enum('archive') as provenance`;
+  const copyOptions = [
+    "format parquet",
+    "compression zstd",
+    `row_group_size ${HOUR_ROW_GROUP_ROWS}`,
+    ...(options.uniqueIds ? [options.uniqueIdsOption] : []),
+  ];
+  return `copy (select * exclude (pair, trade_date, "hour") replace (${constants}) from (${select}\n)) ` +
+    `to ${sqlString(options.outputPath)} (${copyOptions.join(", ")})`;
 }

@@ -7,7 +7,7 @@
  */
 import { configure, Reader, ZipReader } from "@zip.js/zip.js";
 
-configure({ useWebWorkers: false, useCompressionStream: true, chunkSize: 1 << 20 });
+configure({ useWebWorkers: false, useCompressionStream: true, chunkSize: 1 << 18 });
 
 /** What unzipping found. */
 export interface UnzippedCsv {
@@ -25,6 +25,21 @@ export interface UnzippedCsv {
    * DuckDB would round or misread; undefined when there is none (see import_sql.ts).
    */
   firstInexactLine: number | undefined;
+}
+
+/** What the line scan has seen so far, as each chunk is handed on. */
+export interface CsvScan {
+  readonly lines: number;
+  readonly idsIncreasing: boolean;
+  readonly firstInexactLine: number | undefined;
+}
+
+/** Where the inflated bytes go, in order: a file, or the importer's hour parts. */
+export interface CsvSink {
+  /** `scan` has seen `chunk` already (and nothing after it). */
+  write(chunk: Uint8Array, scan: CsvScan): Promise<void>;
+  /** After the last chunk, when the entry inflated whole; `scan` has seen every line. */
+  close(scan: CsvScan): Promise<void>;
 }
 
 /** A zip that cannot be read: truncated, not a zip, or not holding exactly one CSV. */
@@ -62,22 +77,17 @@ const NEWLINE = 0x0a;
 const COMMA = 0x2c;
 const POINT = 0x2e;
 
-/** Counts lines, follows the ids at their starts and checks the price and quantity text, across chunk boundaries. */
-class LineScanner {
+/**
+ * Counts lines, follows the ids at their starts and checks the price and quantity text, across chunk boundaries: a
+ * line cut by a chunk's end is kept and read whole with the next chunk's first bytes.
+ */
+export class LineScanner implements CsvScan {
   lines = 0;
   idsIncreasing = true;
   firstInexactLine: number | undefined;
   #head = new Uint8Array(0);
   #lastId = -1;
-  #id = 0;
-  #idDigits = 0;
-  /** 0: the id; 1, 2: the price and the quantity; 3: the rest of the line, skipped to its end. */
-  #field = 0;
-  #idOk = false;
-  /** Digits after the point in the current amount; -1 before the point. */
-  #fraction = -1;
-  #amountOk = true;
-  #lineLength = 0;
+  #carry = new Uint8Array(0);
 
   /** The first two lines, for the layout. */
   get firstLines(): [string, string | undefined] {
@@ -92,71 +102,69 @@ class LineScanner {
       head.set(chunk.subarray(0, head.length - this.#head.length), this.#head.length);
       this.#head = head;
     }
-    for (let i = 0; i < chunk.length; i++) {
-      if (this.#field === 3) {
-        const end = chunk.indexOf(NEWLINE, i);
-        if (end === -1) {
-          this.#lineLength += chunk.length - i;
-          return;
-        }
-        this.#lineLength += end - i;
-        i = end;
-        this.#endLine();
-        continue;
+    let start = 0;
+    if (this.#carry.length > 0) {
+      const end = chunk.indexOf(NEWLINE);
+      const joined = new Uint8Array(this.#carry.length + (end === -1 ? chunk.length : end));
+      joined.set(this.#carry);
+      joined.set(end === -1 ? chunk : chunk.subarray(0, end), this.#carry.length);
+      if (end === -1) {
+        this.#carry = joined;
+        return;
       }
-      const byte = chunk[i]!;
-      if (byte === NEWLINE) {
-        this.#endLine();
-        continue;
-      }
-      this.#lineLength++;
-      if (this.#field === 0) {
-        if (byte >= 0x30 && byte <= 0x39 && this.#idDigits < 16) {
-          this.#id = this.#id * 10 + (byte - 0x30);
-          this.#idDigits++;
-        } else {
-          this.#idOk = byte === COMMA && this.#idDigits > 0;
-          // a header or a line without a plain id: its amounts are not looked at either
-          this.#field = this.#idOk ? 1 : 3;
-        }
-      } else if (byte >= 0x30 && byte <= 0x39) {
-        if (this.#fraction >= 0) this.#fraction++;
-      } else if (byte === POINT && this.#fraction === -1) {
-        this.#fraction = 0;
-      } else if (byte === COMMA) {
-        if (this.#fraction > 8) this.#amountOk = false;
-        this.#fraction = -1;
-        this.#field++;
-      } else {
-        this.#amountOk = false;
-        this.#field = 3;
-      }
+      this.#line(joined, 0, joined.length);
+      this.#carry = new Uint8Array(0);
+      start = end + 1;
     }
+    for (let end = chunk.indexOf(NEWLINE, start); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
+      this.#line(chunk, start, end);
+      start = end + 1;
+    }
+    if (start < chunk.length) this.#carry = chunk.slice(start);
   }
 
   finish(): void {
-    if (this.#lineLength > 0) this.#endLine();
+    if (this.#carry.length > 0) this.#line(this.#carry, 0, this.#carry.length);
+    this.#carry = new Uint8Array(0);
   }
 
-  #endLine(): void {
-    if (this.#lineLength > 0) {
-      this.lines++;
-      const isHeader = this.lines === 1 && !this.#idOk;
-      if (!isHeader) {
-        if (!this.#idOk || this.#id <= this.#lastId) this.idsIncreasing = false;
-        this.#lastId = this.#id;
-        if ((!this.#amountOk || this.#field < 3) && this.firstInexactLine === undefined) {
-          this.firstInexactLine = this.lines;
-        }
-      }
+  /** The line `bytes[start, end)` (without its line end). */
+  #line(bytes: Uint8Array, start: number, end: number): void {
+    if (end === start) return;
+    this.lines++;
+    let i = start;
+    let id = 0;
+    for (; i < end && i - start < 16; i++) {
+      const byte = bytes[i]!;
+      if (byte < 0x30 || byte > 0x39) break;
+      id = id * 10 + (byte - 0x30);
     }
-    this.#id = 0;
-    this.#idDigits = 0;
-    this.#field = 0;
-    this.#idOk = false;
-    this.#fraction = -1;
-    this.#amountOk = true;
-    this.#lineLength = 0;
+    const idOk = i > start && i < end && bytes[i] === COMMA;
+    if (this.lines === 1 && !idOk) return; // a header
+    if (!idOk || id <= this.#lastId) this.idsIncreasing = false;
+    this.#lastId = id;
+    if (this.firstInexactLine !== undefined) return;
+    if (i === end) {
+      this.firstInexactLine = this.lines; // the line ends in its id: no amounts at all
+      return;
+    }
+    if (!idOk) return; // a line without a plain id: its amounts are not looked at either
+    i++;
+    for (let field = 0; field < 2; field++) {
+      // Digits, at most one point, at most 8 digits after it, then a comma.
+      let point = -1;
+      for (; i < end; i++) {
+        const byte = bytes[i]!;
+        if (byte >= 0x30 && byte <= 0x39) continue;
+        if (byte === POINT && point === -1) point = i;
+        else break;
+      }
+      if (i >= end || bytes[i] !== COMMA || (point !== -1 && i - point - 1 > 8)) {
+        this.firstInexactLine = this.lines;
+        return;
+      }
+      i++;
+    }
   }
 }
 
@@ -171,9 +179,37 @@ export async function unzipCsv(
   onBytes: (written: number, total: number) => void = () => {},
   signal?: AbortSignal,
 ): Promise<UnzippedCsv> {
+  const out = await Deno.open(csvPath, { write: true, create: true, truncate: true });
+  try {
+    return await unzipCsvTo(
+      zipPath,
+      {
+        async write(chunk) {
+          for (let at = 0; at < chunk.length;) at += await out.write(chunk.subarray(at));
+        },
+        async close() {},
+      },
+      onBytes,
+      signal,
+    );
+  } finally {
+    out.close();
+  }
+}
+
+/**
+ * Unzips the one entry of `zipPath` into `sink`, chunk by chunk, calling `onBytes` with the bytes inflated so far.
+ *
+ * @throws {BadZipError} When the zip is truncated or damaged, or holds other than one file.
+ */
+export async function unzipCsvTo(
+  zipPath: string,
+  sink: CsvSink,
+  onBytes: (written: number, total: number) => void = () => {},
+  signal?: AbortSignal,
+): Promise<UnzippedCsv> {
   const zipFile = await Deno.open(zipPath, { read: true });
   const reader = new ZipReader(new FileReader(zipFile));
-  let out: Deno.FsFile | undefined;
   try {
     let entries;
     try {
@@ -187,8 +223,6 @@ export async function unzipCsv(
     }
     const entry = files[0]!;
     const scanner = new LineScanner();
-    out = await Deno.open(csvPath, { write: true, create: true, truncate: true });
-    const target = out;
     let written = 0;
     try {
       await entry.getData!(
@@ -196,7 +230,7 @@ export async function unzipCsv(
           async write(chunk) {
             if (signal?.aborted) throw signal.reason;
             scanner.scan(chunk);
-            for (let at = 0; at < chunk.length;) at += await target.write(chunk.subarray(at));
+            await sink.write(chunk, scanner);
             written += chunk.length;
             onBytes(written, entry.uncompressedSize);
           },
@@ -211,6 +245,7 @@ export async function unzipCsv(
       throw new BadZipError(`the zip is cut short: ${written} of ${entry.uncompressedSize} bytes inflated`);
     }
     scanner.finish();
+    await sink.close(scanner);
     const [firstLine, secondLine] = scanner.firstLines;
     return {
       entryName: entry.filename,
@@ -222,7 +257,6 @@ export async function unzipCsv(
       firstInexactLine: scanner.firstInexactLine,
     };
   } finally {
-    out?.close();
     await reader.close().catch(() => {});
     zipFile.close();
   }
