@@ -1,7 +1,8 @@
 /**
- * `deno task bench [--quick]`: runs every benchmark (producer, consumer, refresh) one after the other and writes one
- * JSON file and one markdown table — each figure, its goal, the reference measured in the same run and the ratio — to
- * reports/bench-<UTC time>.{json,md}, plus reports/bench-latest.md. `--quick` runs smaller sizes, for a first look.
+ * `deno task bench [--quick]`: runs every benchmark (producer, consumer, refresh, import) one after the other and
+ * writes one JSON file and one markdown table — each figure, its goal, the reference measured in the same run and the
+ * ratio — to reports/bench-<UTC time>.{json,md}, plus reports/bench-latest.md. `--quick` runs smaller sizes, for a
+ * first look.
  *
  * Permissions: run deno (each benchmark is a task with its own permissions); read deno.json; write reports/.
  */
@@ -15,6 +16,7 @@ const RUNS = {
   producer: { task: "bench:producer", full: [], quick: ["--trades", "150000", "--latency-seconds", "10"] },
   consumer: { task: "bench:consumer", full: [], quick: ["--trades", "300000"] },
   refresh: { task: "bench:refresh", full: [], quick: ["--trades", "2000000"] },
+  import: { task: "bench:import", full: [], quick: ["--quick"] },
 } as const;
 
 async function main(): Promise<number> {

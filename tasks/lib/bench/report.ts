@@ -17,10 +17,10 @@ export interface BenchRow {
 
 type Json = Record<string, unknown>;
 
-/** The rows of the three benchmarks' outputs (any of them may be missing, e.g. when it failed). */
-export function benchRows(results: { producer?: Json; consumer?: Json; refresh?: Json }): BenchRow[] {
+/** The rows of the benchmarks' outputs (any of them may be missing, e.g. when it failed). */
+export function benchRows(results: { producer?: Json; consumer?: Json; refresh?: Json; import?: Json }): BenchRow[] {
   const rows: BenchRow[] = [];
-  const { producer, consumer, refresh } = results;
+  const { producer, consumer, refresh, import: archiveImport } = results;
   if (producer) {
     const goals = producer.goals as Record<string, { goal: string; met: boolean }>;
     const reference = producer.reference as Json;
@@ -128,7 +128,33 @@ export function benchRows(results: { producer?: Json; consumer?: Json; refresh?:
       ratio: null,
     });
   }
+  if (archiveImport) rows.push(...importRows(archiveImport));
   return rows;
+}
+
+/** The import benchmark's rows: throughput against the one-statement floor, and memory on both days. */
+function importRows(result: Json): BenchRow[] {
+  const goals = result.goals as Record<string, { goal: string; met: boolean }>;
+  const small = result.small_day as Json;
+  return [{
+    benchmark: "import",
+    figure: `trades/s, archive day of ${num(result.trades)} trades → committed lake files`,
+    value: num(result.trades_per_s),
+    unit: "trades/s",
+    goal: `${goals.trades_per_s!.goal}; ratio ${goals.ratio_to_floor!.goal}`,
+    met: goals.trades_per_s!.met && goals.ratio_to_floor!.met,
+    reference: `DuckDB CSV → Parquet, one statement ${num(result.floor_trades_per_s)} trades/s`,
+    ratio: num(result.ratio_to_floor),
+  }, {
+    benchmark: "import",
+    figure: `peak RSS, ${num(result.trades)}-trade day`,
+    value: num(result.peak_rss_mb),
+    unit: "MB",
+    goal: `${goals.peak_rss_mb!.goal}; ${goals.rss_large_to_small!.goal} of the smaller day`,
+    met: goals.peak_rss_mb!.met && goals.rss_large_to_small!.met,
+    reference: `${num(small.trades)}-trade day ${num(small.peak_rss_mb)} MB`,
+    ratio: num(result.rss_ratio_large_to_small),
+  }];
 }
 
 /** A row for the Kafka client's own rate in the same run: no goal, our rate as a share of it. */

@@ -62,3 +62,29 @@ Deno.test("benchRows() adds the client's own ceiling when the producer benchmark
     ratio: 0.63,
   });
 });
+
+Deno.test("benchRows() gives the import's rate against its floor, and its memory on both days", () => {
+  const archiveImport = {
+    trades: 10000000,
+    trades_per_s: 720000,
+    peak_rss_mb: 270,
+    small_day: { trades: 1000000, peak_rss_mb: 225 },
+    rss_ratio_large_to_small: 1.2,
+    floor_trades_per_s: 690000,
+    ratio_to_floor: 1.04,
+    goals: {
+      trades_per_s: { goal: ">= 1000000", met: false },
+      ratio_to_floor: { goal: ">= 0.6", met: true },
+      peak_rss_mb: { goal: "<= 1024 (both days)", met: true },
+      rss_large_to_small: { goal: "within 20 %", met: true },
+    },
+  };
+  const rows = benchRows({ import: archiveImport });
+  assert.deepEqual(rows.map((row) => [row.benchmark, row.value, row.unit, row.met, row.ratio]), [
+    ["import", 720000, "trades/s", false, 1.04],
+    ["import", 270, "MB", true, 1.2],
+  ]);
+  assert.equal(rows[0]!.reference, "DuckDB CSV → Parquet, one statement 690000 trades/s");
+  assert.equal(rows[1]!.reference, "1000000-trade day 225 MB");
+  assert.equal(rows[1]!.goal, "<= 1024 (both days); within 20 % of the smaller day");
+});
