@@ -134,9 +134,12 @@ Deno.test(
       const logs = () => outputs.map((text, index) => `--- producer run ${index + 1} ---\n${text()}`).join("\n");
 
       let producer = run();
-      await sleep(2000);
+      // Faults act on connections, so each waits for one to be open: a loaded machine may take seconds to start.
+      await connected(exchange, logs);
+      await sleep(1000);
       assert.ok(exchange.disconnectAll() > 0, "forced disconnect");
-      await sleep(2000);
+      await connected(exchange, logs);
+      await sleep(1000);
       assert.ok(exchange.stallAll(3000) > 0, "stall");
       await sleep(4000);
       producer.child.kill("SIGTERM");
@@ -196,6 +199,15 @@ Deno.test("producer stopped during a burst delivers everything it accepted (real
     await exchange.shutdown();
   }
 });
+
+/** Waits until the producer holds an open stream to the exchange. */
+async function connected(exchange: Exchange, logs: () => string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (exchange.stats().connections.open === 0) {
+    if (Date.now() > deadline) throw new Error(`no producer connection within ${timeoutMs} ms:\n${logs()}`);
+    await sleep(100);
+  }
+}
 
 /** The producer's environment, with a state that says it has seen every symbol up to just before the first id. */
 async function producerEnv(broker: TestBroker, exchange: Exchange): Promise<Record<string, string>> {
