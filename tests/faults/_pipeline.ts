@@ -320,9 +320,11 @@ export class Pipeline {
 export function assertExactlyOnce(report: CaseReport, logs: () => string, dlq: Record<string, number> = {}): void {
   const { examples, ...rest } = report;
   const figures = `${JSON.stringify(rest)}\n${examples.join("\n")}`;
-  assert.deepEqual(report.crashed, [], `${figures}\n${logs()}`);
-  assert.equal(report.lost, 0, `${figures}\n${logs()}`);
-  assert.equal(report.duplicated, 0, `${figures}\n${logs()}`);
+  // The figures last: a CI log that keeps only the tail still shows where trades went missing.
+  const withLogs = () => `${logs()}\n--- figures ---\n${figures}`;
+  assert.deepEqual(report.crashed, [], withLogs());
+  assert.equal(report.lost, 0, withLogs());
+  assert.equal(report.duplicated, 0, withLogs());
   assert.equal(report.unexpected, 0, figures);
   assert.ok(report.sent > 0, figures);
   assert.equal(report.in_kafka, report.sent, figures);
