@@ -5,6 +5,7 @@
  * and read only their own variables. A bad value throws {@link ConfigError}, which the task runner
  * turns into one line and exit code 2.
  */
+import { isMarket, type Market } from "./market.ts";
 
 /** Anything that can look up an environment variable: `Deno.env`, or a `Map` in tests. */
 export interface Env {
@@ -35,6 +36,15 @@ export const SETTINGS = {
   KAFKA_DLQ_RETENTION_HOURS: {
     default: "720",
     doc: "retention.ms of crypto.trades.dlq.v1, in hours (-1 keeps forever).",
+  },
+  MARKET: {
+    default: "spot",
+    doc:
+      "The market a producer, consumer, reconcile, import or the local exchange works on: spot or usdm (USDⓈ-M futures).",
+  },
+  MARKETS: {
+    default: "spot",
+    doc: "Comma-separated markets deno task start runs a producer and a consumer for: spot, usdm or spot,usdm.",
   },
   BINANCE_WS_URL: { default: "wss://stream.binance.com:9443", doc: "Exchange WebSocket base URL (ws:// or wss://)." },
   BINANCE_REST_URL: { default: "https://api.binance.com", doc: "Exchange REST base URL for backfill and klines." },
@@ -175,6 +185,24 @@ export function loadTopicConfig(env: Env): TopicConfig {
     );
   }
   return config;
+}
+
+/** Reads MARKET: `spot` (the default) or `usdm`. */
+export function loadMarket(env: Env): Market {
+  const value = read(env, "MARKET");
+  const market = value.toLowerCase();
+  if (!isMarket(market)) throw new ConfigError("MARKET", value, "spot or usdm (USDⓈ-M futures)");
+  return market;
+}
+
+/** Reads MARKETS: one or more of `spot`, `usdm`, comma-separated, without repeats. */
+export function loadMarkets(env: Env): Market[] {
+  const value = read(env, "MARKETS");
+  const markets = [...new Set(value.split(",").map((m) => m.trim().toLowerCase()).filter((m) => m !== ""))];
+  if (markets.length === 0 || !markets.every(isMarket)) {
+    throw new ConfigError("MARKETS", value, "spot, usdm or spot,usdm");
+  }
+  return markets;
 }
 
 /** Reads BINANCE_WS_URL, BINANCE_REST_URL and SYMBOLS. */
