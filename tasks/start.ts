@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { runTask, UsageError } from "./lib/cli.ts";
-import { loadSupervisorConfig } from "./lib/config.ts";
+import { loadMarkets, loadSupervisorConfig } from "./lib/config.ts";
 import { startPipeline } from "./lib/supervisor/lifecycle.ts";
 
 async function main(): Promise<number> {
@@ -21,6 +21,7 @@ async function main(): Promise<number> {
   if (positionals.length > 0) {
     throw new UsageError(`Cannot use "${positionals.join(" ")}": usage: deno task start [--with-kafka]`);
   }
+  loadMarkets(Deno.env); // a MARKETS the supervisor would refuse fails here, in the foreground
   await startPipeline(loadSupervisorConfig(Deno.env), values["with-kafka"]);
   return 0;
 }

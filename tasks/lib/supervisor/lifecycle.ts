@@ -8,7 +8,7 @@ import type { SupervisorConfig } from "../config.ts";
 import { PROJECT_ROOT } from "../paths.ts";
 import { alivePids, type OwnProcess, signalProcesses, spawnDetachedTask, taskScript, waitForExit } from "./pids.ts";
 import { startService } from "./service.ts";
-import { COMPONENTS, readRecord, type RunFiles, runFiles, type SupervisorRecord } from "./state.ts";
+import { componentTask, readRecord, type RunFiles, runFiles, type SupervisorRecord } from "./state.ts";
 import { type PipelineStatus, pipelineStatus } from "./status.ts";
 
 /** Timing knobs; tests shorten them. */
@@ -85,7 +85,8 @@ export async function startPipeline(
   if (exit !== undefined) throw failed(`The supervisor exited with code ${exit.code} while starting`);
   child.unref();
   const record = readRecord(files)!;
-  const pids = COMPONENTS.map((name) => `${name} pid ${record.components[name].pid ?? "(restarting)"}`).join(", ");
+  const pids = Object.entries(record.components).map(([name, c]) => `${name} pid ${c.pid ?? "(restarting)"}`)
+    .join(", ");
   log(`Started the live pipeline: supervisor pid ${child.pid}, ${pids}.`);
   log(`Log: ${join(config.runDir, "supervisor.log")}; deno task status shows it, deno task stop stops it.`);
   return child.pid;
@@ -124,9 +125,8 @@ export async function stopPipeline(config: SupervisorConfig, options: LifecycleO
 /** The supervisor (first) and the children its record names. */
 export function recordedProcesses(record: SupervisorRecord): OwnProcess[] {
   const processes: OwnProcess[] = [{ pid: record.supervisor.pid, script: taskScript("supervise") }];
-  for (const name of COMPONENTS) {
-    const pid = record.components[name].pid;
-    if (pid !== null) processes.push({ pid, script: taskScript(name) });
+  for (const [name, component] of Object.entries(record.components)) {
+    if (component.pid !== null) processes.push({ pid: component.pid, script: taskScript(componentTask(name)) });
   }
   if (record.refresh.pid !== null) processes.push({ pid: record.refresh.pid, script: taskScript("refresh") });
   return processes;
@@ -143,7 +143,7 @@ async function stopProcesses(targets: OwnProcess[], timeoutMs: number, waitFor: 
 
 function componentsUp(record: SupervisorRecord | undefined, supervisorPid: number): boolean {
   return record?.supervisor.pid === supervisorPid &&
-    COMPONENTS.every((name) => record.components[name].state === "running");
+    Object.values(record.components).every((component) => component.state === "running");
 }
 
 async function runStep(name: string, args: string[]): Promise<void> {

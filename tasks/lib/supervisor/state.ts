@@ -4,12 +4,34 @@
  * read the record; only the supervisor writes it.
  */
 import { join } from "node:path";
+import type { Market } from "../market.ts";
 import type { Lag } from "./progress.ts";
 
-/** The components the supervisor keeps running. */
-export const COMPONENTS = ["producer", "consumer"] as const;
-/** A supervised component. */
-export type ComponentName = typeof COMPONENTS[number];
+/** The tasks the supervisor keeps running, one of each per market. */
+export const COMPONENT_TASKS = ["producer", "consumer"] as const;
+/** A supervised task. */
+export type ComponentTask = typeof COMPONENT_TASKS[number];
+/** A supervised component: `producer`, `consumer` (spot), `producer-usdm`, `consumer-usdm`. */
+export type ComponentName = string;
+
+/** What one supervised component runs. */
+export interface ComponentSpec {
+  name: ComponentName;
+  task: ComponentTask;
+  market: Market;
+}
+
+/** The components of `markets`: spot's keep their plain names, another market's carry it as a suffix. */
+export function componentsFor(markets: readonly Market[]): ComponentSpec[] {
+  return markets.flatMap((market) =>
+    COMPONENT_TASKS.map((task) => ({ name: market === "spot" ? task : `${task}-${market}`, task, market }))
+  );
+}
+
+/** The task a component name runs (`producer-usdm` → `producer`). */
+export function componentTask(name: ComponentName): ComponentTask {
+  return name.startsWith("consumer") ? "consumer" : "producer";
+}
 
 /** One supervised component. */
 export interface ComponentRecord {
@@ -82,7 +104,12 @@ export function runFiles(dir: string): RunFiles {
 }
 
 /** A record for a supervisor that has just started, nothing running yet. */
-export function newRecord(pid: number, nowMs: number, refreshEveryMs: number): SupervisorRecord {
+export function newRecord(
+  pid: number,
+  nowMs: number,
+  refreshEveryMs: number,
+  components: readonly ComponentName[] = ["producer", "consumer"],
+): SupervisorRecord {
   const component = (): ComponentRecord => ({
     state: "stopped",
     pid: null,
@@ -95,7 +122,7 @@ export function newRecord(pid: number, nowMs: number, refreshEveryMs: number): S
   return {
     version: 1,
     supervisor: { state: "running", pid, startedAtMs: nowMs, updatedAtMs: nowMs, reason: null },
-    components: { producer: component(), consumer: component() },
+    components: Object.fromEntries(components.map((name) => [name, component()])),
     refresh: {
       state: "waiting",
       pid: null,

@@ -1,9 +1,10 @@
 /** What `deno task status` shows: the supervisor's record checked against the processes alive now. Pure. */
-import { COMPONENTS, type SupervisorRecord } from "./state.ts";
+import type { SupervisorRecord } from "./state.ts";
 
 /** One row of the status table. */
 export interface StatusRow {
-  component: "supervisor" | "producer" | "consumer" | "refresh";
+  /** `supervisor`, `refresh`, or a component: `producer`, `consumer`, `producer-usdm`, … */
+  component: string;
   state: string;
   pid: number | null;
   uptimeSeconds: number | null;
@@ -55,8 +56,7 @@ export function pipelineStatus(
     detail: [supervisor.reason, `log ${logPath}`].filter((part) => part !== null).join("; "),
   }];
 
-  for (const name of COMPONENTS) {
-    const component = record.components[name];
+  for (const [name, component] of Object.entries(record.components)) {
     const isAlive = component.pid !== null && alive.has(component.pid);
     let state: string = component.state;
     if (!supervising) state = isAlive ? "orphaned" : "stopped";

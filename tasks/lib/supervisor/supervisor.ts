@@ -12,19 +12,31 @@ import { logMessage } from "../log.ts";
 import { restartDelay } from "./backoff.ts";
 import { isRefreshOutcome, parseLag } from "./progress.ts";
 import { type Service, type ServiceExit, type ServiceOptions, startService } from "./service.ts";
-import { type ComponentName, COMPONENTS, newRecord, type RunFiles, writeRecord } from "./state.ts";
+import type { Market } from "../market.ts";
+import {
+  type ComponentName,
+  componentsFor,
+  type ComponentSpec,
+  newRecord,
+  type RunFiles,
+  writeRecord,
+} from "./state.ts";
 import { formatDuration } from "./status.ts";
 
 /** What the supervisor needs. */
 export interface SupervisorOptions {
   files: RunFiles;
   refreshEveryMs: number;
+  /** The markets to run a producer and a consumer for (MARKETS). Default: spot. */
+  markets?: readonly Market[];
   /** Where its own events and its children's lines go. */
   log: (line: string) => void;
   /** How long a child may take to stop after SIGTERM before SIGKILL. Default: 30 s. */
   graceMs?: number;
-  /** Starts a task; tests pass a fake. Default: the task's script with its own permissions. */
-  start?: (name: string, options: ServiceOptions) => Service;
+  /**
+   * Starts a task (`env` says its market); tests pass a fake. Default: the task's script with its own permissions.
+   */
+  start?: (name: string, options: ServiceOptions, env: Record<string, string>) => Service;
   now?: () => number;
 }
 
@@ -32,13 +44,16 @@ export interface SupervisorOptions {
 export async function runSupervisor(options: SupervisorOptions, signal: AbortSignal): Promise<number> {
   const { files, log, refreshEveryMs } = options;
   const now = options.now ?? Date.now;
-  const start = options.start ?? ((name, serviceOptions) => startService(name, [], {}, serviceOptions));
-  const record = newRecord(Deno.pid, now(), refreshEveryMs);
+  const start = options.start ?? ((name, serviceOptions, env) => startService(name, [], env, serviceOptions));
+  const components = componentsFor(options.markets ?? ["spot"]);
+  const specs = new Map<ComponentName, ComponentSpec>(components.map((spec) => [spec.name, spec]));
+  const record = newRecord(Deno.pid, now(), refreshEveryMs, components.map((spec) => spec.name));
   const save = () => {
     record.supervisor.updatedAtMs = now();
     writeRecord(files, record);
   };
-  const running = new Map<ComponentName | "refresh", Service>();
+  const running = new Map<ComponentName, Service>();
+  const pad = Math.max(8, ...[...specs.keys()].map((name) => name.length));
   const crashesInRow = new Map<ComponentName, number>();
   const lastLines = new Map<ComponentName, string>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
@@ -56,13 +71,15 @@ export async function runSupervisor(options: SupervisorOptions, signal: AbortSig
 
   /** Starts a component; a failure to even spawn counts as an exit. */
   function launch(name: ComponentName): void {
-    const component = record.components[name];
+    const component = record.components[name]!;
+    const spec = specs.get(name)!;
     let service: Service;
     try {
-      service = start(name, {
+      // MARKET set either way: a spot component must not follow a MARKET the supervisor happened to inherit.
+      service = start(spec.task, {
         keepStdout: false,
         onLine: (line) => {
-          log(`${name.padEnd(8)} │ ${line}`);
+          log(`${name.padEnd(pad)} │ ${line}`);
           const message = logMessage(line).trim(); // a JSON log line's message, or the line itself
           if (message !== "") lastLines.set(name, message);
           const lag = parseLag(message);
@@ -71,7 +88,7 @@ export async function runSupervisor(options: SupervisorOptions, signal: AbortSig
             save();
           }
         },
-      });
+      }, { MARKET: spec.market });
     } catch (error) {
       component.startedAtMs = now();
       scheduleRestart(name, `${name} could not be started: ${error instanceof Error ? error.message : error}`);
@@ -91,7 +108,7 @@ export async function runSupervisor(options: SupervisorOptions, signal: AbortSig
 
   function onExit(name: ComponentName, service: Service, exit: ServiceExit): void {
     running.delete(name);
-    const component = record.components[name];
+    const component = record.components[name]!;
     component.pid = null;
     if (stopping.signal.aborted) {
       component.state = "stopped";
@@ -112,12 +129,12 @@ export async function runSupervisor(options: SupervisorOptions, signal: AbortSig
   }
 
   function ranMs(name: ComponentName): number {
-    return now() - (record.components[name].startedAtMs ?? now());
+    return now() - (record.components[name]!.startedAtMs ?? now());
   }
 
   /** Logs why `name` stopped and when it starts again. */
   function scheduleRestart(name: ComponentName, why: string): void {
-    const component = record.components[name];
+    const component = record.components[name]!;
     const next = restartDelay(crashesInRow.get(name) ?? 0, ranMs(name));
     crashesInRow.set(name, next.crashesInRow);
     component.state = "backoff";
@@ -147,10 +164,10 @@ export async function runSupervisor(options: SupervisorOptions, signal: AbortSig
       service = start("refresh", {
         keepStdout: false,
         onLine: (line) => {
-          log(`refresh  │ ${line}`);
+          log(`${"refresh".padEnd(pad)} │ ${line}`);
           if (isRefreshOutcome(logMessage(line))) summary = logMessage(line);
         },
-      });
+      }, {});
     } catch (error) {
       finishRefresh(startedAtMs, { code: -1, signal: null, stdout: "" }, `refresh could not be started: ${error}`);
       return;
@@ -188,10 +205,10 @@ export async function runSupervisor(options: SupervisorOptions, signal: AbortSig
 
   save();
   log(
-    `supervisor started (pid ${Deno.pid}): ${COMPONENTS.join(", ")}, refresh every ` +
+    `supervisor started (pid ${Deno.pid}): ${[...specs.keys()].join(", ")}, refresh every ` +
       `${formatDuration(refreshEveryMs / 1000)}`,
   );
-  for (const name of COMPONENTS) launch(name);
+  for (const name of specs.keys()) launch(name);
   scheduleRefresh(now() + refreshEveryMs);
 
   await new Promise<void>((resolve) =>
@@ -207,8 +224,8 @@ export async function runSupervisor(options: SupervisorOptions, signal: AbortSig
     `stopping: SIGTERM to ${children.map(([name, service]) => `${name} (pid ${service.pid})`).join(", ") || "nothing"}`,
   );
   await Promise.all(children.map(([, service]) => service.stop(options.graceMs ?? 30_000)));
-  for (const name of COMPONENTS) {
-    Object.assign(record.components[name], { state: "stopped", pid: null, nextStartAtMs: null });
+  for (const name of specs.keys()) {
+    Object.assign(record.components[name]!, { state: "stopped", pid: null, nextStartAtMs: null });
   }
   Object.assign(record.refresh, { state: "stopped", pid: null });
   Object.assign(record.supervisor, { state: fatal === null ? "stopped" : "failed", reason: fatal });

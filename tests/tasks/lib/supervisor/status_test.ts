@@ -9,14 +9,14 @@ const LOG = "data/run/supervisor.log";
 function runningRecord(): SupervisorRecord {
   const record = newRecord(100, T0, 300_000);
   record.components.producer = {
-    ...record.components.producer,
+    ...record.components.producer!,
     state: "running",
     pid: 101,
     startedAtMs: T0 + 1000,
     lag: { seconds: 0.4, atMs: T0 + 600_000 },
   };
   record.components.consumer = {
-    ...record.components.consumer,
+    ...record.components.consumer!,
     state: "running",
     pid: 105,
     startedAtMs: T0 + 300_000,
@@ -69,7 +69,12 @@ Deno.test("pipelineStatus() shows each component's PID, uptime, restarts, lag an
 
 Deno.test("pipelineStatus() is not running while a component waits to be restarted", () => {
   const record = runningRecord();
-  record.components.consumer = { ...record.components.consumer, state: "backoff", pid: null, nextStartAtMs: T0 + 4000 };
+  record.components.consumer = {
+    ...record.components.consumer!,
+    state: "backoff",
+    pid: null,
+    nextStartAtMs: T0 + 4000,
+  };
   const status = pipelineStatus(record, new Set([100, 101]), T0 + 2000, LOG);
   assert.equal(status.running, false);
   assert.equal(status.rows[2]!.state, "backoff");

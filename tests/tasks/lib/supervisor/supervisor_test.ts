@@ -8,6 +8,7 @@ import { makeTestDir } from "../../../helpers/tasks.ts";
 /** A child that runs until the test ends it with `exit`, or the supervisor stops it. */
 interface FakeTask extends Service {
   options: ServiceOptions;
+  env: Record<string, string>;
   exit(code: number, signal?: Deno.Signal | null): void;
   running: boolean;
 }
@@ -15,12 +16,13 @@ interface FakeTask extends Service {
 function fakeTasks() {
   let nextPid = 1000;
   const started: FakeTask[] = [];
-  const start = (name: string, options: ServiceOptions): FakeTask => {
+  const start = (name: string, options: ServiceOptions, env: Record<string, string> = {}): FakeTask => {
     let resolveExit!: (exit: ServiceExit) => void;
     const task: FakeTask = {
       name,
       pid: nextPid++,
       options,
+      env,
       running: true,
       finished: new Promise<ServiceExit>((resolve) => resolveExit = resolve),
       exit(code, signal = null) {
@@ -41,14 +43,14 @@ function fakeTasks() {
   return { start, started, of: (name: string) => started.filter((task) => task.name === name) };
 }
 
-async function setUp(refreshEveryMs: number) {
+async function setUp(refreshEveryMs: number, markets?: ("spot" | "usdm")[]) {
   const dir = await makeTestDir("supervisor");
   const files = runFiles(dir);
   const tasks = fakeTasks();
   const lines: string[] = [];
   const controller = new AbortController();
   const run = runSupervisor(
-    { files, refreshEveryMs, log: (line) => lines.push(line), start: tasks.start },
+    { files, refreshEveryMs, markets, log: (line) => lines.push(line), start: tasks.start },
     controller.signal,
   );
   const record = () => readRecord(files) as SupervisorRecord;
@@ -70,16 +72,16 @@ Deno.test("runSupervisor() restarts a component that exits and logs the exit cod
   try {
     const [first] = tasks.of("consumer");
     first!.options.onLine!("progress: 5 rows/s | 25 rows in 2 files | lag 3 messages, 0.5 s | buffered 0", "stdout");
-    assert.deepEqual(record().components.consumer.lag?.messages, 3);
+    assert.deepEqual(record().components.consumer!.lag?.messages, 3);
     first!.options.onLine!(
       '{"ts":"2025-01-01T12:00:00.000Z","level":"info","component":"consumer",' +
         '"msg":"progress: 5 rows/s | 30 rows in 3 files | lag 7 messages, 0.2 s | buffered 0"}',
       "stdout",
     );
-    assert.deepEqual(record().components.consumer.lag?.messages, 7, "JSON log lines count too");
+    assert.deepEqual(record().components.consumer!.lag?.messages, 7, "JSON log lines count too");
     first!.exit(137, "SIGKILL");
     await until(() => tasks.of("consumer").length === 2);
-    const consumer = record().components.consumer;
+    const consumer = record().components.consumer!;
     assert.deepEqual([consumer.state, consumer.pid, consumer.restarts], ["running", tasks.of("consumer")[1]!.pid, 1]);
     assert.ok(lines.some((line) => line.startsWith(`consumer (pid ${first!.pid}) exited with code 137 (SIGKILL)`)));
     assert.ok(lines.some((line) => line === `consumer restarted (pid ${tasks.of("consumer")[1]!.pid}, restart 1)`));
@@ -149,3 +151,23 @@ Deno.test(
     }
   },
 );
+
+Deno.test("runSupervisor() runs a producer and a consumer per market, each told its MARKET", permissions, async () => {
+  const { dir, tasks, controller, run, record } = await setUp(3_600_000, ["spot", "usdm"]);
+  try {
+    await until(() => tasks.started.length === 4);
+    assert.deepEqual(
+      tasks.started.map((task) => `${task.name} ${task.env.MARKET}`),
+      ["producer spot", "consumer spot", "producer usdm", "consumer usdm"],
+    );
+    assert.deepEqual(Object.keys(record().components), ["producer", "consumer", "producer-usdm", "consumer-usdm"]);
+    tasks.started[3]!.exit(1);
+    await until(() => tasks.of("consumer").length === 3);
+    assert.equal(tasks.of("consumer")[2]!.env.MARKET, "usdm", "the restart keeps its market");
+    assert.equal(record().components["consumer-usdm"]!.restarts, 1);
+  } finally {
+    controller.abort();
+    assert.equal(await run, 0);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
