@@ -1,7 +1,7 @@
 /**
  * `deno task exchange`: a local Binance-compatible exchange on 127.0.0.1 for offline demos, tests and benchmarks.
  *
- * Permissions: net to loopback only; read data/ and tests/testdata/ (so replay files and archive CSVs must live
+ * Permissions: net to loopback only; env MARKET only (`--market` wins over it); read data/ and tests/testdata/ (so replay files and archive CSVs must live
  * there); serving the trade archive also needs write access to its cache folder (`--archive-cache`, else data/exchange-archive).
  * Prints one `{"event":"listening",…}` JSON line on start and one `{"event":"stopped",…}` report line on exit.
  */
@@ -10,7 +10,7 @@ import { parseExchangeArgs, type ResolvedExchangeOptions, USAGE } from "./lib/ex
 import { type Exchange, startExchange } from "./lib/exchange/server.ts";
 
 async function main(): Promise<number> {
-  const args = parseExchangeArgs(Deno.args);
+  const args = parseExchangeArgs(Deno.args, { MARKET: Deno.env.get("MARKET") });
   if (args.help) {
     console.log(USAGE);
     return 0;
@@ -19,7 +19,10 @@ async function main(): Promise<number> {
   const signal = shutdownSignal();
   const exchange = await start(options);
   const { port, symbols } = exchange;
-  console.log(JSON.stringify({ event: "listening", host: exchange.hostname, port, symbols, seed: options.seed }));
+  const market = options.market === "usdm" ? { market: "usdm" } : {}; // spot's line is as it always was
+  console.log(
+    JSON.stringify({ event: "listening", host: exchange.hostname, port, symbols, seed: options.seed, ...market }),
+  );
 
   const aborted = new Promise<"signal">((resolve) => signal.addEventListener("abort", () => resolve("signal")));
   const reason = await Promise.race([exchange.done, aborted]);

@@ -15,11 +15,11 @@ class ExchangeProcess {
   readonly stderr: Promise<string>;
   #lines: AsyncIterator<string>;
 
-  constructor(args: string[]) {
+  constructor(args: string[], env: Record<string, string> = {}) {
     this.child = new Deno.Command(Deno.execPath(), {
       args: ["task", "--quiet", "exchange", ...args],
       cwd: PROJECT_ROOT,
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -196,3 +196,41 @@ for (const [args, message] of refusals) {
     assert.equal(result.stdout, "");
   });
 }
+
+Deno.test("exchange task with MARKET=usdm serves futures frames at /public/stream and reports non-market ids", async () => {
+  const exchange = new ExchangeProcess(
+    ["--port", "0", "--symbols", "BTCUSDT", "--rate", "1000", "--non-market-rate", "0.05", "--progress-interval", "0"],
+    { MARKET: "usdm" },
+  );
+  let stopped = false;
+  try {
+    const listening = await exchange.nextJsonLine();
+    assert.equal(listening.market, "usdm");
+    const base = `127.0.0.1:${listening.port}`;
+    const client = await connect(`ws://${base}/public/stream?streams=btcusdt@trade`);
+    await waitFor(() => client.frames.length >= 200, "200 trades");
+    await disconnect(client);
+    for (const frame of client.frames) {
+      assert.match(
+        frame,
+        /^\{"stream":"btcusdt@trade","data":\{"e":"trade","E":\d{13},"T":\d{13},"s":"BTCUSDT","t":\d+,"p":"\d+\.\d{8}","q":"\d+\.\d{8}","X":"(MARKET|INSURANCE_FUND|ADL|NA)","m":(true|false)\}\}$/,
+      );
+    }
+    const { report, code } = await exchange.stop();
+    stopped = true;
+    assert.equal(code, 0);
+    const symbol = (report.symbols as Record<string, { count: number; nonMarketCount: number; nonMarketIds: number[] }>)
+      .BTCUSDT!;
+    assert.equal(symbol.nonMarketIds.length, symbol.nonMarketCount);
+    const seen = client.frames.filter((frame) => !frame.includes('"X":"MARKET"')).map((f) =>
+      Number(/"t":(\d+)/.exec(f)![1])
+    );
+    assert.ok(seen.every((id) => symbol.nonMarketIds.includes(id)), "every non-market id seen is reported");
+  } finally {
+    if (!stopped) {
+      exchange.child.kill("SIGTERM");
+      await exchange.child.status;
+    }
+    await exchange.stderr;
+  }
+});

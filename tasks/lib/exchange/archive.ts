@@ -29,7 +29,8 @@ import {
 } from "./archive_paths.ts";
 import { type ArchiveGeneration, archiveTrades } from "./archive_trades.ts";
 import { type BuiltZip, fileBody, sha256OfPrefix, textStream, writeZip } from "./archive_zip.ts";
-import type { Trade } from "./market.ts";
+import { isMarketTrade, type Trade } from "./market.ts";
+import type { Market } from "../market.ts";
 import { PROJECT_ROOT } from "../paths.ts";
 
 /** What the archive needs of the exchange's options. */
@@ -44,6 +45,9 @@ export interface ArchiveConfig {
   archiveCsv: readonly string[];
   archiveFaults: ArchiveFaults;
   archiveStallMs: number;
+  /** USDⓈ-M: the `/data/futures/um/…` layout, header and milliseconds, MARKET trades only. */
+  market: Market;
+  nonMarketRate: number;
 }
 
 /** What the archive served: `archive` in the exchange's report. */
@@ -145,7 +149,7 @@ export class TradeArchive {
       return new Response(`Method ${request.method} is not allowed`, { status: 405, headers: { Allow: "GET, HEAD" } });
     }
     const head = request.method === "HEAD";
-    const wanted = parseArchivePath(url.pathname);
+    const wanted = parseArchivePath(url.pathname, this.#config.market);
     const source = wanted && archiveSource(this.#catalog(), wanted.file);
     if (wanted === undefined || source === undefined) {
       this.#report.missing++;
@@ -266,12 +270,14 @@ export class TradeArchive {
 
   async #csvData(file: ArchiveFile, source: ArchiveSource): Promise<ReadableStream<Uint8Array>> {
     if (source.kind === "csv") return (await Deno.open(source.path, { read: true })).readable;
+    const { market } = this.#config;
     const format: ArchiveCsvFormat = {
-      header: this.#config.archiveHeader,
-      unit: archiveTimeUnit(file.date, this.#config.archiveTimeUnit),
+      header: this.#config.archiveHeader || market === "usdm",
+      unit: archiveTimeUnit(file.date, this.#config.archiveTimeUnit, market),
     };
+    // Binance's futures archive lists only MARKET trades (generated days already hold only those).
     const trades = source.kind === "prefill"
-      ? this.#prefilled.get(file.symbol)?.get(source.day) ?? []
+      ? (this.#prefilled.get(file.symbol)?.get(source.day) ?? []).filter(isMarketTrade)
       : generatedTrades(this.#config, file.symbol, source.days);
     return textStream(csvPieces(trades, format));
   }
@@ -288,8 +294,10 @@ export class TradeArchive {
 
 /** The folder of generated zips: they depend only on the settings its name is a fingerprint of. */
 function generatedFolder(config: ArchiveConfig): string {
-  const { seed, startId, archive, archiveTimeUnit, archiveHeader } = config;
-  const settings = JSON.stringify({ seed, startId, from: archive!.from, per: archive!.tradesPerDay, archiveTimeUnit });
+  const { seed, startId, archive, archiveTimeUnit, archiveHeader, market, nonMarketRate } = config;
+  const spot = { seed, startId, from: archive!.from, per: archive!.tradesPerDay, archiveTimeUnit };
+  // Spot keeps the fingerprint it always had, so zips cached by earlier runs are still found.
+  const settings = JSON.stringify(market === "spot" ? spot : { ...spot, market, nonMarketRate });
   const fingerprint = createHash("sha256").update(`${settings} ${archiveHeader}`).digest("hex").slice(0, 16);
   return `generated-${fingerprint}`;
 }

@@ -3,8 +3,10 @@
  * days and months, and the time unit a day's file uses.
  *
  * `/data/spot/daily/trades/<SYMBOL>/<SYMBOL>-trades-<YYYY-MM-DD>.zip` and
- * `/data/spot/monthly/trades/<SYMBOL>/<SYMBOL>-trades-<YYYY-MM>.zip`, each with a `.zip.CHECKSUM` sibling.
+ * `/data/spot/monthly/trades/<SYMBOL>/<SYMBOL>-trades-<YYYY-MM>.zip`, each with a `.zip.CHECKSUM` sibling; USDⓈ-M
+ * futures the same under `/data/futures/um/`.
  */
+import { type Market, marketProfile } from "../market.ts";
 import type { TimeUnit } from "./encode.ts";
 
 /** A daily or a monthly file. */
@@ -35,8 +37,7 @@ export const MICROSECONDS_FROM = "2025-01-01";
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const MONTH = /^\d{4}-\d{2}$/;
-const PATH =
-  /^\/data\/spot\/(daily|monthly)\/trades\/([A-Z0-9]{1,20})\/([A-Z0-9]{1,20})-trades-([0-9-]{7,10})\.zip(\.CHECKSUM)?$/;
+const PATH = /^\/(daily|monthly)\/trades\/([A-Z0-9]{1,20})\/([A-Z0-9]{1,20})-trades-([0-9-]{7,10})\.zip(\.CHECKSUM)?$/;
 const CSV_NAME = /^([A-Z0-9]{1,20})-trades-([0-9-]{7,10})\.csv$/;
 
 /** Whether `text` is a real calendar day `YYYY-MM-DD`. */
@@ -56,16 +57,25 @@ export function archiveBaseName(file: ArchiveFile): string {
   return `${file.symbol}-trades-${file.date}`;
 }
 
-/** The URL path of a file's zip, or of its checksum. */
-export function archivePath(file: ArchiveFile, checksum = false): string {
-  return `/data/spot/${file.period}/trades/${file.symbol}/${archiveBaseName(file)}.zip${checksum ? ".CHECKSUM" : ""}`;
+/** The URL path of a file's zip, or of its checksum, in `market`'s archive (`/data/spot/…`, `/data/futures/um/…`). */
+export function archivePath(file: ArchiveFile, checksum = false, market: Market = "spot"): string {
+  return `${archiveRoot(market)}/${file.period}/trades/${file.symbol}/${archiveBaseName(file)}.zip${
+    checksum ? ".CHECKSUM" : ""
+  }`;
+}
+
+/** Where `market`'s archive files live: `/data/spot`, `/data/futures/um`. */
+export function archiveRoot(market: Market): string {
+  return `/data/${marketProfile(market).archivePath}`;
 }
 
 type Match = [string, ArchivePeriod, string, string, string, string | undefined];
 
-/** The file a URL path names, or `undefined` when the path is not an archive file's. */
-export function parseArchivePath(pathname: string): ArchiveRequest | undefined {
-  const match = PATH.exec(pathname);
+/** The file a URL path names in `market`'s archive, or `undefined` when the path is not an archive file's there. */
+export function parseArchivePath(pathname: string, market: Market = "spot"): ArchiveRequest | undefined {
+  const root = archiveRoot(market);
+  if (!pathname.startsWith(`${root}/`)) return undefined;
+  const match = PATH.exec(pathname.slice(root.length));
   if (match === null) return undefined;
   const [, period, folder, symbol, date, checksum] = match as unknown as Match;
   if (folder !== symbol) return undefined;
@@ -121,8 +131,12 @@ export function monthsWithin(from: string, to: string): string[] {
   });
 }
 
-/** The unit of a file's times: Binance's spot archive moved to microseconds on 2025-01-01. */
-export function archiveTimeUnit(date: string, setting: ArchiveTimeUnitSetting): TimeUnit {
+/**
+ * The unit of a file's times: Binance's spot archive moved to microseconds on 2025-01-01; the USDⓈ-M archive stays
+ * in milliseconds.
+ */
+export function archiveTimeUnit(date: string, setting: ArchiveTimeUnitSetting, market: Market = "spot"): TimeUnit {
   if (setting !== "auto") return setting;
+  if (market === "usdm") return "ms";
   return date.slice(0, 10).padEnd(10, "-01") >= MICROSECONDS_FROM ? "us" : "ms";
 }

@@ -2,7 +2,7 @@
  * One WebSocket client: a queue of trades, sent in order with backpressure, faults and the connection's life cycle
  * (shutdown notice, maximum age, forced close).
  */
-import { serverShutdownJson, type TimeUnit, tradeEventJson, tradeStreamName } from "./encode.ts";
+import { marketTradeEventJson, serverShutdownJson, type TimeUnit, tradeStreamName } from "./encode.ts";
 import type { FaultInjector, FaultKind } from "./faults.ts";
 import type { Trade } from "./market.ts";
 import type { Subscription } from "./streams.ts";
@@ -19,8 +19,8 @@ export class EncodedTrade {
 
   /** The bare `<symbol>@trade` payload. */
   json(unit: TimeUnit): string {
-    if (unit === "us") return this.#us ??= tradeEventJson(this.trade, "us");
-    return this.#ms ??= tradeEventJson(this.trade, "ms");
+    if (unit === "us") return this.#us ??= marketTradeEventJson(this.trade, "us");
+    return this.#ms ??= marketTradeEventJson(this.trade, "ms");
   }
 }
 

@@ -22,6 +22,23 @@ export function tradeEventJson(trade: Trade, unit: TimeUnit): string {
   }","q":"${formatUnits(trade.qty)}","T":${timeIn(unit, trade.timeUs)},"m":${trade.isBuyerMaker},"M":true}`;
 }
 
+/**
+ * The USDⓈ-M `<symbol>@trade` payload, keys in Binance's futures order: `T` right after `E`, the trade type `X`, and
+ * no `M` (there is no best-match flag on futures).
+ */
+export function futuresTradeEventJson(trade: Trade, unit: TimeUnit): string {
+  return `{"e":"trade","E":${timeIn(unit, trade.eventTimeUs)},"T":${
+    timeIn(unit, trade.timeUs)
+  },"s":"${trade.symbol}","t":${trade.id},"p":"${formatUnits(trade.price)}","q":"${formatUnits(trade.qty)}","X":"${
+    trade.tradeType ?? "MARKET"
+  }","m":${trade.isBuyerMaker}}`;
+}
+
+/** The payload of a trade in its market's shape: futures trades (those with a type) as futures, others as spot. */
+export function marketTradeEventJson(trade: Trade, unit: TimeUnit): string {
+  return trade.tradeType === undefined ? tradeEventJson(trade, unit) : futuresTradeEventJson(trade, unit);
+}
+
 /** The stream name of a symbol's trades, e.g. `btcusdt@trade`. */
 export function tradeStreamName(symbol: string): string {
   return `${symbol.toLowerCase()}@trade`;
@@ -63,5 +80,20 @@ export function restTrade(trade: Trade, unit: TimeUnit): RestTrade {
     time: timeIn(unit, trade.timeUs),
     isBuyerMaker: trade.isBuyerMaker,
     isBestMatch: true,
+  };
+}
+
+/** One row of `GET /fapi/v1/trades` and `GET /fapi/v1/historicalTrades`: as spot's, without `isBestMatch`. */
+export type FuturesRestTrade = Omit<RestTrade, "isBestMatch">;
+
+/** A futures trade as the REST API shows it. */
+export function futuresRestTrade(trade: Trade, unit: TimeUnit): FuturesRestTrade {
+  return {
+    id: trade.id,
+    price: formatUnits(trade.price),
+    qty: formatUnits(trade.qty),
+    quoteQty: formatUnits(trade.quoteQty),
+    time: timeIn(unit, trade.timeUs),
+    isBuyerMaker: trade.isBuyerMaker,
   };
 }

@@ -3,10 +3,19 @@
  *
  * Pure and seeded, so a seed and a connection number always give the same faults. Bad frames are *extra* frames:
  * the real trade is always sent intact, so the set of valid trades a client sees only changes through the
- * delivery faults (`duplicate`, `out_of_order`, `drop`, `stall`).
+ * delivery faults (`duplicate`, `out_of_order`, `drop`, `stall`). Frames follow the connection's market (a futures
+ * trade has a type); `wrong_market` sends the other market's shape of the trade: spot's (`M`, no `X`) on a USDⓈ-M
+ * stream, a futures frame (`X`, no `M`) on a spot stream.
  */
 import type { TimeUnit } from "./encode.ts";
-import { timeIn, tradeEventJson, tradeStreamName, wrapCombined } from "./encode.ts";
+import {
+  futuresTradeEventJson,
+  marketTradeEventJson,
+  timeIn,
+  tradeEventJson,
+  tradeStreamName,
+  wrapCombined,
+} from "./encode.ts";
 import { formatUnits } from "../decimal.ts";
 import type { Trade } from "./market.ts";
 import { type Random, randomIndex } from "./prng.ts";
@@ -20,6 +29,7 @@ export const FAULT_KINDS = [
   "bad_qty",
   "unknown_event",
   "unsubscribed_symbol",
+  "wrong_market",
   "oversized",
   "duplicate",
   "out_of_order",
@@ -134,7 +144,7 @@ export class FaultInjector {
     const { unit } = this.#target;
     switch (fault) {
       case "malformed_json":
-        return malformedFrame(this.#wrap(trade.symbol, tradeEventJson(trade, unit)), this.#random);
+        return malformedFrame(this.#wrap(trade.symbol, marketTradeEventJson(trade, unit)), this.#random);
       case "wrong_types":
         return this.#wrap(trade.symbol, wrongTypesPayload(trade, unit, this.#random));
       case "missing_fields":
@@ -147,8 +157,10 @@ export class FaultInjector {
         return this.#wrap(trade.symbol, unknownEventPayload(trade, unit));
       case "unsubscribed_symbol": {
         const symbol = unsubscribedSymbol(this.#target, this.#random);
-        return this.#wrap(symbol, tradeEventJson({ ...trade, symbol }, unit));
+        return this.#wrap(symbol, marketTradeEventJson({ ...trade, symbol }, unit));
       }
+      case "wrong_market":
+        return this.#wrap(trade.symbol, wrongMarketPayload(trade, unit));
       case "oversized":
         return this.#wrap(trade.symbol, oversizedPayload(trade, unit));
     }
@@ -189,9 +201,15 @@ export function wrongTypesPayload(trade: Trade, unit: TimeUnit, random: Random):
   return tradeWith(trade, unit, pick(variants, random));
 }
 
+/** The trade in the other market's shape: spot's for a futures trade, a MARKET futures frame for a spot trade. */
+export function wrongMarketPayload(trade: Trade, unit: TimeUnit): string {
+  if (trade.tradeType !== undefined) return tradeEventJson(trade, unit);
+  return futuresTradeEventJson({ ...trade, tradeType: "MARKET" }, unit);
+}
+
 /** A trade with one required field left out. */
 export function missingFieldsPayload(trade: Trade, unit: TimeUnit, random: Random): string {
-  const event = JSON.parse(tradeEventJson(trade, unit)) as Record<string, unknown>;
+  const event = JSON.parse(marketTradeEventJson(trade, unit)) as Record<string, unknown>;
   delete event[pick(["e", "E", "s", "t", "p", "q", "T", "m"], random)];
   return JSON.stringify(event);
 }
@@ -208,7 +226,7 @@ export function oversizedPayload(trade: Trade, unit: TimeUnit): string {
 
 /** The trade event with some fields replaced or added, key order otherwise kept. */
 function tradeWith(trade: Trade, unit: TimeUnit, changes: Record<string, unknown>): string {
-  return JSON.stringify({ ...(JSON.parse(tradeEventJson(trade, unit)) as Record<string, unknown>), ...changes });
+  return JSON.stringify({ ...(JSON.parse(marketTradeEventJson(trade, unit)) as Record<string, unknown>), ...changes });
 }
 
 /** A symbol the connection did not subscribe to: another served symbol when there is one. */

@@ -6,10 +6,16 @@
  */
 import type { Trade } from "./market.ts";
 
-/** A bounded, ordered trade history. */
-export class TradeHistory {
+/** What the history orders by: an ascending id and a never-decreasing time. */
+export interface Ordered {
+  id: number;
+  timeUs: number;
+}
+
+/** A bounded, ordered trade history (also of aggregates, which are ordered the same way). */
+export class TradeHistory<T extends Ordered = Trade> {
   readonly capacity: number;
-  #trades: Trade[] = [];
+  #trades: T[] = [];
   #start = 0;
 
   constructor(capacity: number) {
@@ -25,7 +31,7 @@ export class TradeHistory {
   }
 
   /** Adds the newest trade, dropping the oldest when full. */
-  append(trade: Trade): void {
+  append(trade: T): void {
     if (this.#trades.length < this.capacity) {
       this.#trades.push(trade);
       return;
@@ -35,31 +41,31 @@ export class TradeHistory {
   }
 
   /** The trade at `index` counted from the oldest kept (0). */
-  at(index: number): Trade | undefined {
+  at(index: number): T | undefined {
     if (index < 0 || index >= this.#trades.length) return undefined;
     return this.#trades[(this.#start + index) % this.#trades.length];
   }
 
   /** The trades from `from` (inclusive) to `to` (exclusive), oldest first. */
-  slice(from: number, to: number): Trade[] {
-    const result: Trade[] = [];
+  slice(from: number, to: number): T[] {
+    const result: T[] = [];
     for (let i = Math.max(0, from); i < Math.min(to, this.size); i++) result.push(this.at(i)!);
     return result;
   }
 
   /** The `limit` most recent trades, oldest first. */
-  latest(limit: number): Trade[] {
+  latest(limit: number): T[] {
     return this.slice(this.size - limit, this.size);
   }
 
   /** Up to `limit` trades from id `fromId` on; an id older than the history starts at the oldest kept. */
-  fromId(fromId: number, limit: number): Trade[] {
+  fromId(fromId: number, limit: number): T[] {
     const first = this.#firstIndex((trade) => trade.id >= fromId);
     return this.slice(first, first + limit);
   }
 
   /** Every kept trade with `fromUs <= timeUs <= toUs`, oldest first. */
-  betweenTimes(fromUs: number, toUs: number): Trade[] {
+  betweenTimes(fromUs: number, toUs: number): T[] {
     return this.slice(
       this.#firstIndex((trade) => trade.timeUs >= fromUs),
       this.#firstIndex((trade) => trade.timeUs > toUs),
@@ -67,7 +73,7 @@ export class TradeHistory {
   }
 
   /** The first index whose trade satisfies `isAtOrAfter` (monotonic over the history), or `size`. */
-  #firstIndex(isAtOrAfter: (trade: Trade) => boolean): number {
+  #firstIndex(isAtOrAfter: (trade: T) => boolean): number {
     let low = 0;
     let high = this.size;
     while (low < high) {

@@ -6,7 +6,7 @@
  */
 import { formatUnits } from "../decimal.ts";
 import type { TimeUnit } from "./encode.ts";
-import type { Trade } from "./market.ts";
+import { isMarketTrade, type Trade } from "./market.ts";
 
 /** `[openTime, open, high, low, close, volume, closeTime, quoteVolume, count, takerBuyBase, takerBuyQuote, "0"]` */
 export type KlineRow = [number, string, string, string, string, string, number, string, number, string, string, "0"];
@@ -96,6 +96,15 @@ export function buildKlines(trades: readonly Trade[], intervalMs: number, unit: 
     }
   }
   return candles.map((candle) => klineRow(candle, intervalMs, unit));
+}
+
+/**
+ * The USDⓈ-M futures klines of `trades` (all the exchange made, in id order): Binance counts only `X` = MARKET trades,
+ * so an insurance-fund, ADL or unspecified trade moves neither open, high, low, close, volume nor count (checked on
+ * real data, minute 2023-04-05 00:01 UTC). A minute holding only such trades is a flat kline at the previous close.
+ */
+export function buildFuturesKlines(trades: readonly Trade[], intervalMs: number, unit: TimeUnit): KlineRow[] {
+  return buildKlines(trades.filter(isMarketTrade), intervalMs, unit);
 }
 
 function flatCandle(openMs: number, price: bigint): Candle {

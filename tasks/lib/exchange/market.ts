@@ -5,8 +5,9 @@
  * Prices move in whole ticks and quantities in whole steps, so every value is an exact decimal.
  */
 import { multiplyUnits } from "../decimal.ts";
-import { mulberry32, randomIndex, randomNormal } from "./prng.ts";
-import { type SymbolSpec, symbolSpec } from "./symbols.ts";
+import type { FuturesTradeType, Market as MarketName } from "../market.ts";
+import { mulberry32, type Random, randomIndex, randomNormal } from "./prng.ts";
+import { futuresSymbolSpec, type SymbolSpec, symbolSpec } from "./symbols.ts";
 
 /** One executed trade; amounts are in units of 10⁻⁸, times in microseconds since the epoch. */
 export interface Trade {
@@ -21,6 +22,8 @@ export interface Trade {
   /** When the event was emitted (`E`); at or after `timeUs`. */
   eventTimeUs: number;
   isBuyerMaker: boolean;
+  /** USDⓈ-M futures only: the trade's `X`. Spot trades have none (their frames carry `M` instead). */
+  tradeType?: FuturesTradeType;
 }
 
 /** How to build a market. */
@@ -29,6 +32,10 @@ export interface MarketOptions {
   seed: number;
   /** The first trade id of every symbol. @default 1_000_000 */
   startId?: number;
+  /** `usdm`: futures precision, every trade typed, and a share of non-market trades. @default "spot" */
+  market?: MarketName;
+  /** USDⓈ-M only: the share of trades that are not order-book trades (`X` ≠ MARKET). @default 0.002 */
+  nonMarketRate?: number;
 }
 
 /** A running market. */
@@ -40,6 +47,18 @@ export interface Market {
 
 /** Default first trade id of each symbol. */
 export const DEFAULT_START_ID = 1_000_000;
+
+/** Default share of USDⓈ-M trades that are insurance-fund, ADL or unspecified trades. */
+export const DEFAULT_NON_MARKET_RATE = 0.002;
+
+/** The `X` of non-market trades, drawn evenly. */
+export const NON_MARKET_TRADE_TYPES = ["INSURANCE_FUND", "ADL", "NA"] as const;
+
+/**
+ * How far from the market a non-market trade is priced, as a fraction: about 2 %, like the insurance-fund trade of
+ * 2023-04-05 00:01 UTC (28722.50 against a high of 28154.20), give or take a tenth of that.
+ */
+export const NON_MARKET_OFFSET = 0.02;
 
 /** Pareto shape of trade sizes: below 2, so a few trades are very large, as on a real book. */
 const SIZE_TAIL = 1.2;
@@ -64,11 +83,16 @@ interface SymbolState {
  * ```
  */
 export function createMarket(options: MarketOptions): Market {
-  const { symbols, seed, startId = DEFAULT_START_ID } = options;
+  const { symbols, seed, startId = DEFAULT_START_ID, market = "spot" } = options;
+  const nonMarketRate = options.nonMarketRate ?? DEFAULT_NON_MARKET_RATE;
   if (symbols.length === 0) throw new RangeError("Cannot create a market: expected at least one symbol");
+  if (!(nonMarketRate >= 0 && nonMarketRate <= 1)) {
+    throw new RangeError(`Cannot create a market with nonMarketRate ${nonMarketRate}: expected a share from 0 to 1`);
+  }
+  const futures = market === "usdm";
   const random = mulberry32(seed);
   const states: SymbolState[] = symbols.map((symbol) => {
-    const spec = symbolSpec(symbol);
+    const spec = futures ? futuresSymbolSpec(symbol) : symbolSpec(symbol);
     return { spec, priceTicks: Number(spec.startPrice / spec.tickSize), nextId: startId };
   });
 
@@ -77,6 +101,10 @@ export function createMarket(options: MarketOptions): Market {
     next(timeUs, eventTimeUs) {
       const state = states[symbols.length === 1 ? 0 : randomIndex(random, symbols.length)]!;
       const { spec } = state;
+      // Spot draws nothing extra, so its sequence of trades stays what it always was.
+      if (futures && random.next() < nonMarketRate) {
+        return { ...nonMarketTrade(state, random), id: state.nextId++, timeUs, eventTimeUs };
+      }
       // Noise scales with the price so every symbol moves by similar relative amounts;
       // reflecting at 1 tick keeps the price positive whatever the walk does.
       const move = Math.round(randomNormal(random) * Math.max(1, state.priceTicks * MOVE_PER_TRADE));
@@ -85,7 +113,7 @@ export function createMarket(options: MarketOptions): Market {
       const steps = Math.max(1, Math.floor(spec.typicalSteps * sizeFactor * random.next() * 2));
       const price = BigInt(state.priceTicks) * spec.tickSize;
       const qty = BigInt(steps) * spec.stepSize;
-      return {
+      const trade: Trade = {
         symbol: spec.symbol,
         id: state.nextId++,
         price,
@@ -95,8 +123,36 @@ export function createMarket(options: MarketOptions): Market {
         eventTimeUs,
         isBuyerMaker: random.next() < 0.5,
       };
+      if (futures) trade.tradeType = "MARKET";
+      return trade;
     },
   };
+}
+
+/**
+ * An insurance-fund, ADL or unspecified trade: about 2 % above or below the market, rounded to the tick, a few
+ * steps in size. It leaves the market's own price where it was: it is a transfer, not an order-book trade.
+ */
+function nonMarketTrade(state: SymbolState, random: Random): Omit<Trade, "id" | "timeUs" | "eventTimeUs"> {
+  const { spec } = state;
+  const tradeType = NON_MARKET_TRADE_TYPES[randomIndex(random, NON_MARKET_TRADE_TYPES.length)]!;
+  const direction = random.next() < 0.5 ? -1 : 1;
+  const offset = NON_MARKET_OFFSET * (0.9 + 0.2 * random.next());
+  const price = BigInt(Math.max(1, Math.round(state.priceTicks * (1 + direction * offset)))) * spec.tickSize;
+  const qty = BigInt(1 + randomIndex(random, 3)) * spec.stepSize;
+  return {
+    symbol: spec.symbol,
+    price,
+    qty,
+    quoteQty: multiplyUnits(price, qty),
+    isBuyerMaker: random.next() < 0.5,
+    tradeType,
+  };
+}
+
+/** Whether a trade is an order-book trade: every spot trade, and the futures trades with `X` = MARKET. */
+export function isMarketTrade(trade: Trade): boolean {
+  return trade.tradeType === undefined || trade.tradeType === "MARKET";
 }
 
 /**

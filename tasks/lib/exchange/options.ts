@@ -9,7 +9,8 @@ import { type ArchiveFaults, parseArchiveFault } from "./archive_faults.ts";
 import { type ArchiveTimeUnitSetting, isArchiveDay, parseArchiveCsvName } from "./archive_paths.ts";
 import type { ArchiveGeneration } from "./archive_trades.ts";
 import { type FaultRates, parseFaultRates } from "./faults.ts";
-import { DEFAULT_START_ID } from "./market.ts";
+import { DEFAULT_NON_MARKET_RATE, DEFAULT_START_ID } from "./market.ts";
+import { isMarket, type Market } from "../market.ts";
 
 export type { ArchiveGeneration } from "./archive_trades.ts";
 
@@ -29,6 +30,16 @@ export interface ReplayOptions {
 
 /** How to run the exchange; every field is optional. */
 export interface ExchangeOptions {
+  /**
+   * `usdm`: the USDⓈ-M futures protocol (streams at `/public/stream`, `/fapi/v1/…` REST, the `futures/um` archive,
+   * futures precision, trades with `X`). @default "spot"
+   */
+  market?: Market;
+  /**
+   * USDⓈ-M only: the share of trades that are INSURANCE_FUND, ADL or NA (the stream shows them; REST and the archive
+   * do not list them). @default 0.002
+   */
+  nonMarketRate?: number;
   /** Loopback port; 0 picks a free one. @default 9443 */
   port?: number;
   /** @default ["BTCUSDT", "ETHUSDT", "SOLUSDT"] */
@@ -101,6 +112,8 @@ export type ResolvedExchangeOptions =
 
 /** The defaults of {@link ExchangeOptions}. */
 export const EXCHANGE_DEFAULTS: ResolvedExchangeOptions = {
+  market: "spot",
+  nonMarketRate: DEFAULT_NON_MARKET_RATE,
   port: 9443,
   symbols: ["BTCUSDT", "ETHUSDT", "SOLUSDT"],
   seed: 1,
@@ -138,19 +151,24 @@ export function resolveExchangeOptions(options: ExchangeOptions = {}): ResolvedE
   return resolved;
 }
 
-export const USAGE = "usage: deno task exchange [--port 9443] [--symbols BTCUSDT,ETHUSDT] [--seed 1] [--rate 50] " +
+export const USAGE = "usage: deno task exchange [--market spot|usdm (default: env MARKET, else spot)] " +
+  "[--non-market-rate 0.002 (usdm only: share of INSURANCE_FUND, ADL and NA trades)] " +
+  "[--port 9443] [--symbols BTCUSDT,ETHUSDT] [--seed 1] [--rate 50] " +
   "[--burst-every S --burst-size N] [--history N] [--start-id N] [--max-trades N [--exit-after-max]] " +
   "[--duration S] [--ping-interval S] [--max-age S] [--shutdown-notice S] [--faults kind=rate,…] [--stall-ms MS] " +
   "[--weight-limit N] [--progress-interval S] [--wait-for-client] [--prefill-minutes N] " +
   "| --replay data/file.csv --symbol BTCUSDT [--speed 1]; archive (either mode): " +
   "[--archive-from YYYY-MM-DD --archive-to YYYY-MM-DD --archive-trades-per-day N] [--archive-csv data/S-trades-D.csv,…] " +
   "[--archive-fault kind:DATE …] [--archive-time-unit auto|ms|us] [--archive-header] [--archive-cache DIR] " +
-  "[--archive-stall-ms MS]";
+  "[--archive-stall-ms MS]. usdm serves /public/stream?streams=…, /fapi/v1/{trades,historicalTrades,aggTrades," +
+  "klines} and /data/futures/um/… (header, ms, MARKET trades only)";
 
 /** What the command line asked for. */
 export type ExchangeArgs = { help: true } | { help: false; options: ResolvedExchangeOptions };
 
 const FLAGS = {
+  market: { type: "string" },
+  "non-market-rate": { type: "string" },
   port: { type: "string" },
   symbols: { type: "string" },
   seed: { type: "string" },
@@ -195,14 +213,20 @@ const GENERATOR_FLAGS = [
   "start-id",
   "seed",
   "prefill-minutes",
+  "non-market-rate",
 ] as const;
+
+/** The environment the task reads: `MARKET` picks the market when `--market` is not given. */
+export interface ExchangeEnv {
+  MARKET?: string | undefined;
+}
 
 /**
  * Parses `deno task exchange` flags into resolved options (progress every 5 s unless told otherwise).
  *
  * @throws {UsageError} On an unknown flag, a bad value or flags that do not go together.
  */
-export function parseExchangeArgs(args: string[]): ExchangeArgs {
+export function parseExchangeArgs(args: string[], env: ExchangeEnv = {}): ExchangeArgs {
   let values: Partial<Record<keyof typeof FLAGS, string | boolean | string[]>>;
   try {
     ({ values } = parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false }));
@@ -254,7 +278,18 @@ export function parseExchangeArgs(args: string[]): ExchangeArgs {
     );
   }
 
+  const market = parseMarket(text("market"), env.MARKET);
+  const nonMarketRate = number("non-market-rate", 0, 1);
+  if (nonMarketRate !== undefined && market !== "usdm") {
+    throw new UsageError("Cannot use --non-market-rate on spot: only USDⓈ-M futures has non-market trades");
+  }
+  if (market === "usdm" && replayPath !== undefined) {
+    throw new UsageError(`Cannot replay "${replayPath}" on usdm: replays are spot archive CSVs`);
+  }
+
   const options: ExchangeOptions = {
+    market,
+    nonMarketRate,
     port: number("port", 0, 65_535, true),
     symbols: parseSymbolList(text("symbols")),
     seed: number("seed", 0, 4_294_967_295, true),
@@ -333,6 +368,18 @@ function parseArchiveGeneration(
     throw new UsageError(`Cannot use --archive-to "${to}": expected a day on or after --archive-from (${from})`);
   }
   return { from, to, tradesPerDay };
+}
+
+/** `--market` wins over MARKET; neither means spot. */
+function parseMarket(flag: string | undefined, env: string | undefined): Market {
+  if (flag !== undefined) {
+    if (!isMarket(flag)) throw new UsageError(`Cannot use --market "${flag}": expected spot or usdm`);
+    return flag;
+  }
+  const value = env?.trim() ?? "";
+  if (value === "") return "spot";
+  if (!isMarket(value)) throw new UsageError(`Cannot use MARKET "${value}": expected spot or usdm (USDⓈ-M futures)`);
+  return value;
 }
 
 function parseTimeUnit(raw: string | undefined): ArchiveTimeUnitSetting | undefined {

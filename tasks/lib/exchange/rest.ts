@@ -32,7 +32,7 @@ export const MAX_LIMIT = 1000;
 export const DEFAULT_LIMIT = 500;
 
 /** A request the client must fix: answered with HTTP 400 and Binance's `{"code","msg"}`. */
-class BadRequest extends Error {
+export class BadRequest extends Error {
   constructor(readonly code: number, message: string) {
     super(message);
   }
@@ -44,6 +44,19 @@ export function handleRest(request: Request, context: RestContext): Response {
   const weight = ENDPOINT_WEIGHTS[url.pathname];
   if (weight === undefined) return json(404, { code: -1000, msg: `Unknown endpoint ${url.pathname}.` });
   if (request.method !== "GET") return json(405, { code: -1000, msg: `Method ${request.method} is not allowed.` });
+  return weighed(request, context, weight, (unit) => answer(url, context.histories, unit));
+}
+
+/**
+ * Counts the request, charges its weight (429 with Retry-After once the minute's budget is spent) and answers
+ * with `body`, in the time unit `X-MBX-TIME-UNIT` asks; a {@link BadRequest} becomes HTTP 400.
+ */
+export function weighed(
+  request: Request,
+  context: Pick<RestContext, "limiter" | "nowMs" | "counters">,
+  weight: number,
+  body: (unit: TimeUnit) => unknown,
+): Response {
   context.counters.requests++;
   const decision = context.limiter.take(weight, context.nowMs());
   const headers = { "X-MBX-USED-WEIGHT-1M": String(decision.used) };
@@ -57,7 +70,7 @@ export function handleRest(request: Request, context: RestContext): Response {
   }
   try {
     const unit: TimeUnit = request.headers.get("X-MBX-TIME-UNIT")?.toUpperCase() === "MICROSECOND" ? "us" : "ms";
-    return json(200, answer(url, context.histories, unit), headers);
+    return json(200, body(unit), headers);
   } catch (error) {
     if (error instanceof BadRequest) return json(400, { code: error.code, msg: error.message }, headers);
     throw error;
@@ -77,25 +90,36 @@ function answer(url: URL, histories: ReadonlyMap<string, TradeHistory>, unit: Ti
       const trades = fromId === undefined ? history.latest(limit) : history.fromId(fromId, limit);
       return trades.map((trade) => restTrade(trade, unit));
     }
-    default: {
-      const intervalMs = KLINE_INTERVALS_MS[params.get("interval") ?? ""];
-      if (intervalMs === undefined) throw new BadRequest(-1120, "Invalid interval.");
-      const query = {
-        intervalMs,
-        limit,
-        startTimeMs: optionalInteger(params, "startTime", 0, Number.MAX_SAFE_INTEGER),
-        endTimeMs: optionalInteger(params, "endTime", 0, Number.MAX_SAFE_INTEGER),
-      };
-      const newest = history.at(history.size - 1);
-      const window = klineWindow(query, newest && Math.floor(newest.timeUs / 1000));
-      if (window === undefined) return [];
-      const trades = history.betweenTimes(window.firstOpenMs * 1000, (window.lastOpenMs + intervalMs) * 1000 - 1);
-      return buildKlines(trades, intervalMs, unit);
-    }
+    default:
+      return klinesOf(params, history, limit, unit);
   }
 }
 
-function requiredSymbol(params: URLSearchParams): string {
+/** The klines a `klines` request asks for, computed by `build` from the trades `history` keeps. */
+export function klinesOf(
+  params: URLSearchParams,
+  history: TradeHistory,
+  limit: number,
+  unit: TimeUnit,
+  build: typeof buildKlines = buildKlines,
+): unknown {
+  const intervalMs = KLINE_INTERVALS_MS[params.get("interval") ?? ""];
+  if (intervalMs === undefined) throw new BadRequest(-1120, "Invalid interval.");
+  const query = {
+    intervalMs,
+    limit,
+    startTimeMs: optionalInteger(params, "startTime", 0, Number.MAX_SAFE_INTEGER),
+    endTimeMs: optionalInteger(params, "endTime", 0, Number.MAX_SAFE_INTEGER),
+  };
+  const newest = history.at(history.size - 1);
+  const window = klineWindow(query, newest && Math.floor(newest.timeUs / 1000));
+  if (window === undefined) return [];
+  const trades = history.betweenTimes(window.firstOpenMs * 1000, (window.lastOpenMs + intervalMs) * 1000 - 1);
+  return build(trades, intervalMs, unit);
+}
+
+/** The `symbol` parameter, checked as Binance checks it. */
+export function requiredSymbol(params: URLSearchParams): string {
   const symbol = params.get("symbol") ?? "";
   if (!/^[A-Z0-9]{1,20}$/.test(symbol)) {
     throw new BadRequest(
@@ -108,7 +132,8 @@ function requiredSymbol(params: URLSearchParams): string {
   return symbol;
 }
 
-function optionalInteger(params: URLSearchParams, name: string, min: number, max: number): number | undefined {
+/** A whole-number parameter from `min` to `max`, if sent. */
+export function optionalInteger(params: URLSearchParams, name: string, min: number, max: number): number | undefined {
   const text = params.get(name);
   if (text === null) return undefined;
   const value = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
@@ -121,7 +146,8 @@ function optionalInteger(params: URLSearchParams, name: string, min: number, max
   return value;
 }
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+/** A JSON answer. */
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
     headers: { "Content-Type": "application/json;charset=UTF-8", ...headers },

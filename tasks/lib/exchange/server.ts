@@ -4,17 +4,19 @@
  *
  * Everything listens on 127.0.0.1 only. Needs net to loopback, and read access to the replay file if any.
  */
+import { aggregate, type AggTrade } from "./agg_trades.ts";
 import { type ArchiveReport, TradeArchive } from "./archive.ts";
 import { isArchiveFaultDate, isArchiveFaultKind } from "./archive_faults.ts";
 import { EncodedTrade, nowUs, StreamConnection } from "./connection.ts";
 import { FAULT_KINDS, FaultInjector, type FaultKind } from "./faults.ts";
 import { TradeHistory } from "./history.ts";
-import { createMarket, type Market, nextTrades, type Trade, tradesDue } from "./market.ts";
+import { type FuturesRestContext, handleFuturesRest } from "./futures_rest.ts";
+import { createMarket, isMarketTrade, type Market, nextTrades, type Trade, tradesDue } from "./market.ts";
 import { type ExchangeOptions, resolveExchangeOptions } from "./options.ts";
 import { deriveSeed, mulberry32 } from "./prng.ts";
 import { replayCsv } from "./replay.ts";
 import { sleep } from "../sleep.ts";
-import { handleRest, type RestContext } from "./rest.ts";
+import { handleRest } from "./rest.ts";
 import { parseSubscription } from "./streams.ts";
 import { WeightLimiter } from "./weight.ts";
 
@@ -23,10 +25,18 @@ export interface SymbolReport {
   firstId: number | null;
   lastId: number | null;
   count: number;
+  /**
+   * USDⓈ-M only: how many of `count` were non-market trades (INSURANCE_FUND, ADL, NA), and their ids, ascending.
+   * The live stream shows them; REST and the archive do not list them, so their ids are absent there.
+   */
+  nonMarketCount?: number;
+  nonMarketIds?: number[];
 }
 
 /** What the exchange did: `GET /admin/stats`, and the last line the task prints. */
 export interface ExchangeReport {
+  /** Only on USDⓈ-M (spot's report is as it always was). */
+  market?: "usdm";
   symbols: Record<string, SymbolReport>;
   /** Every trade made, prefilled ones included. */
   trades: number;
@@ -41,7 +51,7 @@ export interface ExchangeReport {
   rest: { requests: number; throttled: number };
   /** Only in replay mode. */
   replay?: { rejectedLines: number; finished: boolean };
-  /** What the trade archive (`/data/spot/…`) served. */
+  /** What the trade archive (`/data/spot/…`, or `/data/futures/um/…`) served. */
   archive: ArchiveReport;
 }
 
@@ -103,19 +113,23 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
   if (config.replay && config.prefillMinutes > 0) {
     throw new TypeError("Cannot prefill a replay: a replay streams the file's own trades");
   }
+  const futures = config.market === "usdm";
+  if (config.replay && futures) throw new TypeError("Cannot replay on usdm: replays are spot archive CSVs");
   const archive = await TradeArchive.open(config);
 
   const served = new Set(config.symbols);
+  // On USDⓈ-M these hold only the MARKET trades: what the futures REST lists (and its klines count).
   const histories = new Map(config.symbols.map((symbol) => [symbol, new TradeHistory(config.history)]));
-  const symbolReports = new Map<string, SymbolReport>(
-    config.symbols.map((symbol) => [symbol, { firstId: null, lastId: null, count: 0 }]),
-  );
+  const aggregates = new Map(config.symbols.map((symbol) => [symbol, new TradeHistory<AggTrade>(config.history)]));
+  const nextAggIds = new Map(config.symbols.map((symbol) => [symbol, config.startId]));
+  const symbolReports = new Map(config.symbols.map((symbol) => [symbol, emptySymbolReport(futures)]));
   const faultCounts = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
   const hasFaults = Object.values(config.faults).some((rate) => rate !== undefined && rate > 0);
   const connections = new Set<StreamConnection>();
   const counters = { trades: 0, prefilled: 0, connectionsTotal: 0, rejectedLines: 0, replayFinished: false };
-  const restContext: RestContext = {
+  const restContext: FuturesRestContext = {
     histories,
+    aggregates,
     limiter: new WeightLimiter(config.weightLimit),
     nowMs: () => Date.now(),
     counters: { requests: 0, throttled: 0 },
@@ -133,8 +147,21 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
   function publish(trades: Trade[]): void {
     if (trades.length === 0) return;
     for (const trade of trades) {
-      histories.get(trade.symbol)!.append(trade);
       const report = symbolReports.get(trade.symbol)!;
+      if (!futures) {
+        histories.get(trade.symbol)!.append(trade);
+      } else if (isMarketTrade(trade)) {
+        histories.get(trade.symbol)!.append(trade);
+        const aggs = aggregates.get(trade.symbol)!;
+        const started = aggregate(aggs.at(aggs.size - 1), trade, nextAggIds.get(trade.symbol)!);
+        if (started !== undefined) {
+          aggs.append(started);
+          nextAggIds.set(trade.symbol, started.id + 1);
+        }
+      } else {
+        report.nonMarketCount!++;
+        report.nonMarketIds!.push(trade.id);
+      }
       report.firstId ??= trade.id;
       report.lastId = trade.id;
       report.count++;
@@ -146,7 +173,8 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
 
   function stats(): ExchangeReport {
     const report: ExchangeReport = {
-      symbols: Object.fromEntries([...symbolReports].map(([symbol, value]) => [symbol, { ...value }])),
+      ...(futures ? { market: "usdm" as const } : {}),
+      symbols: Object.fromEntries([...symbolReports].map(([symbol, value]) => [symbol, copySymbolReport(value)])),
       trades: counters.trades,
       prefilled: counters.prefilled,
       faults: { ...faultCounts },
@@ -170,10 +198,21 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
 
   const server = Deno.serve({ hostname: "127.0.0.1", port: config.port, onListen: () => {} }, (request) => {
     const url = new URL(request.url);
-    if (url.pathname.startsWith("/ws/") || url.pathname === "/stream") return openStream(request, url);
-    if (url.pathname.startsWith("/api/")) return handleRest(request, restContext);
     if (url.pathname.startsWith("/admin/")) return admin(request, url);
     if (url.pathname.startsWith("/data/")) return archive.handle(request, url);
+    if (futures) {
+      // USDⓈ-M routes `@trade` to the `/public` base since the 2026 split; the unrouted paths are kept for old clients.
+      if (url.pathname.startsWith("/public/")) url.pathname = url.pathname.slice("/public".length);
+      if (url.pathname.startsWith("/ws/") || url.pathname === "/stream") return openStream(request, url);
+      if (url.pathname.startsWith("/fapi/")) return handleFuturesRest(request, restContext);
+      return text(
+        404,
+        `Cannot find ${url.pathname}: expected /public/stream?streams=…, /public/ws/…, /fapi/v1/…, ` +
+          "/data/futures/um/… or /admin/… (this exchange serves usdm)",
+      );
+    }
+    if (url.pathname.startsWith("/ws/") || url.pathname === "/stream") return openStream(request, url);
+    if (url.pathname.startsWith("/api/")) return handleRest(request, restContext);
     return text(404, `Cannot find ${url.pathname}: expected /ws/…, /stream?streams=…, /api/v3/…, /data/… or /admin/…`);
   });
 
@@ -295,7 +334,13 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
     });
   } else {
     generation = Promise.resolve();
-    const market = createMarket({ symbols: config.symbols, seed: config.seed, startId: config.startId });
+    const market = createMarket({
+      symbols: config.symbols,
+      seed: config.seed,
+      startId: config.startId,
+      market: config.market,
+      nonMarketRate: config.nonMarketRate,
+    });
     prefill(market);
     let startedMs = performance.now();
     let lastUs = nowUs();
@@ -381,6 +426,17 @@ export async function startExchange(options: ExchangeOptions = {}, hooks: Exchan
       return stopping;
     },
   };
+}
+
+/** Before the first trade; spot's report has no non-market fields, so it reads as it always did. */
+function emptySymbolReport(futures: boolean): SymbolReport {
+  const report: SymbolReport = { firstId: null, lastId: null, count: 0 };
+  if (futures) Object.assign(report, { nonMarketCount: 0, nonMarketIds: [] });
+  return report;
+}
+
+function copySymbolReport(report: SymbolReport): SymbolReport {
+  return report.nonMarketIds ? { ...report, nonMarketIds: [...report.nonMarketIds] } : { ...report };
 }
 
 function text(status: number, body: string): Response {

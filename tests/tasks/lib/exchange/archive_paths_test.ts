@@ -94,3 +94,21 @@ Deno.test("archiveTimeUnit() is ms before 2025-01-01 and µs from then on, unles
   assert.equal(archiveTimeUnit("2024-08-01", "us"), "us");
   assert.equal(archiveTimeUnit("2025-08-01", "ms"), "ms");
 });
+
+Deno.test("archivePath() and parseArchivePath() use the futures/um layout on usdm, and only there", () => {
+  const file = { period: "daily" as const, symbol: "BTCUSDT", date: "2023-04-05" };
+  const path = "/data/futures/um/daily/trades/BTCUSDT/BTCUSDT-trades-2023-04-05.zip";
+  assert.equal(archivePath(file, false, "usdm"), path);
+  assert.equal(archivePath(file, true, "usdm"), `${path}.CHECKSUM`);
+  assert.deepEqual(parseArchivePath(path, "usdm"), { file, checksum: false });
+  assert.equal(parseArchivePath(path), undefined, "spot does not serve the futures layout");
+  assert.equal(parseArchivePath(archivePath(file), "usdm"), undefined, "usdm does not serve the spot layout");
+  const monthly = { period: "monthly" as const, symbol: "ETHUSDT", date: "2023-04" };
+  assert.deepEqual(parseArchivePath(archivePath(monthly, true, "usdm"), "usdm"), { file: monthly, checksum: true });
+});
+
+Deno.test("archiveTimeUnit() keeps the futures archive in milliseconds after 2025", () => {
+  assert.equal(archiveTimeUnit("2025-06-01", "auto", "usdm"), "ms");
+  assert.equal(archiveTimeUnit("2025-06-01", "auto"), "us");
+  assert.equal(archiveTimeUnit("2025-06-01", "us", "usdm"), "us");
+});

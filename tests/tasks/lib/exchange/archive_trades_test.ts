@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { archiveKlines, archiveTrades } from "../../../../tasks/lib/exchange/archive_trades.ts";
+import { archiveKlines, archiveMadeTrades, archiveTrades } from "../../../../tasks/lib/exchange/archive_trades.ts";
 import { dayStartUs } from "../../../../tasks/lib/exchange/archive_paths.ts";
 
 const options = {
@@ -47,4 +47,20 @@ Deno.test("archiveKlines() has the day's trades in its 1-minute klines, in the f
   assert.equal(klines[0]![0], Math.floor(first.timeUs / 60_000_000) * 60_000_000, "µs open time");
   const before = archiveKlines(options, "BTCUSDT", "2024-12-31")[0]![0];
   assert.ok(before >= dayStartUs("2024-12-31") / 1000 && before < dayStartUs("2025-01-01") / 1000, "ms open time");
+});
+
+Deno.test("archiveTrades() on usdm lists only MARKET trades: the ids skip the non-market ones the market made", () => {
+  const usdm = { ...options, market: "usdm" as const, nonMarketRate: 0.05 };
+  const made = [...archiveMadeTrades(usdm, "BTCUSDT", "2025-01-01")];
+  assert.deepEqual(made.map((trade) => trade.id), made.map((_, i) => 100 + 2 * 700 + i), "made ids are contiguous");
+  const listed = [...archiveTrades(usdm, "BTCUSDT", "2025-01-01")];
+  const skipped = made.filter((trade) => trade.tradeType !== "MARKET").map((trade) => trade.id);
+  assert.ok(skipped.length > 10, `${skipped.length} non-market trades`);
+  assert.deepEqual(
+    listed.map((trade) => trade.id),
+    made.filter((trade) => trade.tradeType === "MARKET").map((t) => t.id),
+  );
+  assert.ok(listed.every((trade) => trade.timeUs % 1000 === 0), "futures files are in milliseconds");
+  const klines = archiveKlines(usdm, "BTCUSDT", "2025-01-01");
+  assert.equal(klines.reduce((sum, row) => sum + row[8], 0), listed.length, "klines count only the listed trades");
 });

@@ -8,6 +8,7 @@ import {
   OVERSIZED_BYTES,
   oversizedPayload,
   parseFaultRates,
+  wrongMarketPayload,
   wrongTypesPayload,
 } from "../../../../tasks/lib/exchange/faults.ts";
 import { tradeEventJson } from "../../../../tasks/lib/exchange/encode.ts";
@@ -129,4 +130,19 @@ Deno.test("FaultInjector re-sends the previous valid trade for duplicate, then s
   assert.deepEqual(injector.deliver(TRADE, "b", false)[1], { action: "send", frame: "a", fault: "duplicate" });
   const ending = new FaultInjector({ stall: 1, drop: 1 }, mulberry32(7), TARGET).deliver(TRADE, "a", true);
   assert.deepEqual(ending.map((d) => d.fault ?? d.action), ["send", "stall", "drop"] satisfies (FaultKind | "send")[]);
+});
+
+Deno.test("wrongMarketPayload() sends spot's shape on a futures stream and a futures frame on a spot one", () => {
+  const futures = { ...TRADE, tradeType: "MARKET" as const };
+  const onUsdm = JSON.parse(wrongMarketPayload(futures, "ms"));
+  assert.equal(onUsdm.M, true);
+  assert.equal("X" in onUsdm, false);
+  const onSpot = JSON.parse(wrongMarketPayload(TRADE, "ms"));
+  assert.equal(onSpot.X, "MARKET");
+  assert.equal("M" in onSpot, false);
+  const injector = new FaultInjector({ wrong_market: 1 }, mulberry32(1), { ...TARGET, combined: true });
+  const [valid, bad] = injector.deliver(futures, "VALID", false);
+  assert.deepEqual(valid, { action: "send", frame: "VALID" });
+  assert.equal(bad!.action === "send" && bad!.fault, "wrong_market");
+  assert.equal(JSON.parse((bad as { frame: string }).frame).stream, "btcusdt@trade");
 });

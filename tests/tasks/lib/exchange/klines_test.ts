@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildKlines, klineWindow } from "../../../../tasks/lib/exchange/klines.ts";
+import { buildFuturesKlines, buildKlines, klineWindow } from "../../../../tasks/lib/exchange/klines.ts";
 import { fixtureTrade } from "./_trades.ts";
 
 const MINUTE = 60_000;
@@ -87,4 +87,37 @@ Deno.test("klineWindow() starts at the first open time at or after startTime and
     { firstOpenMs: BASE, lastOpenMs: BASE + MINUTE },
   );
   assert.equal(klineWindow({ intervalMs: MINUTE, limit: 5, startTimeMs: BASE + 1, endTimeMs: BASE + 2 }, 0), undefined);
+});
+
+Deno.test("buildFuturesKlines() leaves out an insurance-fund trade 2 % above the market (2023-04-05 00:01 UTC)", () => {
+  const market = [
+    fixtureTrade(1, BASE + 1000, "28150.0", "0.100", false),
+    fixtureTrade(2, BASE + 2000, "28154.2", "0.002", true),
+    fixtureTrade(4, BASE + 4000, "28152.1", "0.010", false),
+  ].map((trade) => ({ ...trade, tradeType: "MARKET" as const }));
+  const insurance = {
+    ...fixtureTrade(3, BASE + 3000, "28722.5", "0.001", false),
+    tradeType: "INSURANCE_FUND" as const,
+  };
+  const all = [market[0]!, market[1]!, insurance, market[2]!];
+  const [row] = buildFuturesKlines(all, MINUTE, "ms");
+  assert.deepEqual(row, buildKlines(market, MINUTE, "ms")[0]);
+  assert.equal(row![2], "28154.20000000", "high");
+  assert.equal(row![5], "0.11200000", "volume");
+  assert.equal(row![8], 3, "count");
+  assert.equal(buildKlines(all, MINUTE, "ms")[0]![2], "28722.50000000", "spot's rule would count it");
+});
+
+Deno.test("buildFuturesKlines() shows a minute of only non-market trades flat at the previous close", () => {
+  const trades = [
+    { ...fixtureTrade(1, BASE, "100.0", "1", false), tradeType: "MARKET" as const },
+    { ...fixtureTrade(2, BASE + MINUTE, "102.0", "0.001", false), tradeType: "ADL" as const },
+    { ...fixtureTrade(3, BASE + 2 * MINUTE, "100.5", "1", true), tradeType: "MARKET" as const },
+  ];
+  const rows = buildFuturesKlines(trades, MINUTE, "ms");
+  assert.deepEqual(rows.map((row) => [row[1], row[2], row[5], row[8]]), [
+    ["100.00000000", "100.00000000", "1.00000000", 1],
+    ["100.00000000", "100.00000000", "0.00000000", 0],
+    ["100.50000000", "100.50000000", "1.00000000", 1],
+  ]);
 });

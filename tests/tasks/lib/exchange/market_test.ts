@@ -1,9 +1,18 @@
 import assert from "node:assert/strict";
-import { formatUnits } from "../../../../tasks/lib/decimal.ts";
+import { formatUnits, parseUnits } from "../../../../tasks/lib/decimal.ts";
+import { FUTURES_TRADE_TYPES } from "../../../../tasks/lib/market.ts";
 import { tradeEventJson } from "../../../../tasks/lib/exchange/encode.ts";
-import { createMarket, nextTrades, type Trade, tradesDue } from "../../../../tasks/lib/exchange/market.ts";
+import {
+  createMarket,
+  DEFAULT_START_ID,
+  isMarketTrade,
+  nextTrades,
+  NON_MARKET_TRADE_TYPES,
+  type Trade,
+  tradesDue,
+} from "../../../../tasks/lib/exchange/market.ts";
 import { deriveSeed, mulberry32 } from "../../../../tasks/lib/exchange/prng.ts";
-import { symbolSpec } from "../../../../tasks/lib/exchange/symbols.ts";
+import { futuresSymbolSpec, symbolSpec } from "../../../../tasks/lib/exchange/symbols.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const T0 = 1_700_000_000_000_000;
@@ -84,4 +93,53 @@ Deno.test("tradesDue() follows the rate from the start, adds bursts and stops at
   assert.equal(tradesDue({ rate: 0, burst: { everySeconds: 2, size: 100 } }, 1.9, 0), 0);
   assert.equal(tradesDue({ rate: 10, burst: { everySeconds: 2, size: 100 } }, 4.0, 0), 240);
   assert.equal(tradesDue({ rate: 1000, maxTrades: 300 }, 10, 250), 50);
+});
+
+Deno.test("createMarket() on usdm makes the same trades for a seed, with futures precision and a type each", () => {
+  const make = (seed: number) =>
+    nextTrades(createMarket({ symbols: SYMBOLS, seed, market: "usdm", nonMarketRate: 0.05 }), 4000, T0, T0 + 1);
+  const trades = make(11);
+  assert.deepEqual(trades, make(11));
+  assert.notDeepEqual(trades.slice(0, 100), make(12).slice(0, 100));
+  for (const trade of trades.filter((t) => t.symbol === "BTCUSDT")) {
+    assert.equal(trade.price % parseUnits("0.1"), 0n, formatUnits(trade.price));
+    assert.equal(trade.qty % parseUnits("0.001"), 0n, formatUnits(trade.qty));
+  }
+  assert.ok(trades.every((t) => FUTURES_TRADE_TYPES.includes(t.tradeType!)));
+  for (const symbol of SYMBOLS) {
+    const ids = trades.filter((t) => t.symbol === symbol).map((t) => t.id);
+    assert.deepEqual(ids, ids.map((_, i) => DEFAULT_START_ID + i), `${symbol}: ids contiguous with non-market ones`);
+  }
+});
+
+Deno.test("createMarket() on usdm makes about nonMarketRate non-market trades, about 2 % off the market, small", () => {
+  const trades = nextTrades(
+    createMarket({ symbols: ["BTCUSDT"], seed: 5, market: "usdm", nonMarketRate: 0.01 }),
+    20_000,
+    T0,
+    T0 + 1,
+  );
+  const odd = trades.filter((t) => !isMarketTrade(t));
+  assert.ok(odd.length > 120 && odd.length < 280, `${odd.length} non-market trades of 20000`);
+  assert.deepEqual(new Set(odd.map((t) => t.tradeType)), new Set(NON_MARKET_TRADE_TYPES));
+  for (const trade of odd) {
+    const market = trades.findLast((t) => t.id < trade.id && isMarketTrade(t))!;
+    const off = Math.abs(Number(trade.price) / Number(market.price) - 1);
+    assert.ok(off > 0.017 && off < 0.023, `${trade.id}: ${off} away from the market`);
+    assert.ok(trade.qty <= parseUnits("0.003"), formatUnits(trade.qty));
+    const next = trades.find((t) => t.id > trade.id && isMarketTrade(t));
+    if (next) assert.ok(Math.abs(Number(next.price) / Number(market.price) - 1) < 0.01, "market price unmoved");
+  }
+});
+
+Deno.test("createMarket() on spot is unchanged by the futures options: no type, spot precision", () => {
+  const spot = generate(7, 500);
+  assert.ok(spot.every((t) => t.tradeType === undefined));
+  assert.deepEqual(
+    spot,
+    nextTrades(createMarket({ symbols: SYMBOLS, seed: 7, nonMarketRate: 0.5 }), 500, T0, T0 + 500_000),
+  );
+  assert.equal(futuresSymbolSpec("BTCUSDT").tickSize, parseUnits("0.1"));
+  assert.equal(futuresSymbolSpec("BTCUSDT").stepSize, parseUnits("0.001"));
+  assert.equal(symbolSpec("BTCUSDT").tickSize, parseUnits("0.01"));
 });

@@ -5,6 +5,7 @@ import {
   parseExchangeArgs,
   type ResolvedExchangeOptions,
   resolveExchangeOptions,
+  USAGE,
 } from "../../../../tasks/lib/exchange/options.ts";
 
 function parse(args: string[]): ResolvedExchangeOptions {
@@ -42,6 +43,8 @@ Deno.test("parseExchangeArgs() reads every generator flag", () => {
     "--wait-for-client",
   ]);
   assert.deepEqual(options, {
+    market: "spot",
+    nonMarketRate: 0.002,
     port: 0,
     symbols: ["BTCUSDT", "ETHUSDT"],
     seed: 7,
@@ -169,4 +172,35 @@ Deno.test("resolveExchangeOptions() fills what the library caller left out", () 
   assert.equal(options.rate, 5);
   assert.equal(options.port, 9443);
   assert.equal(options.progressSeconds, 0);
+});
+
+Deno.test("parseExchangeArgs() takes the market from --market, else MARKET, else spot", () => {
+  const market = (args: string[], env = {}) => {
+    const result = parseExchangeArgs(args, env);
+    return result.help ? undefined : [result.options.market, result.options.nonMarketRate];
+  };
+  assert.deepEqual(market([]), ["spot", 0.002]);
+  assert.deepEqual(market([], { MARKET: "usdm" }), ["usdm", 0.002]);
+  assert.deepEqual(market(["--market", "spot"], { MARKET: "usdm" }), ["spot", 0.002]);
+  assert.deepEqual(market(["--market=usdm", "--non-market-rate", "0.05"]), ["usdm", 0.05]);
+  assert.deepEqual(market([], { MARKET: "" }), ["spot", 0.002]);
+  assert.match(USAGE, /--market spot\|usdm/);
+  assert.match(USAGE, /--non-market-rate/);
+});
+
+Deno.test("parseExchangeArgs() refuses a bad market, a non-market rate on spot and a replay on usdm", () => {
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [["--market", "coinm"], {}, /--market "coinm": expected spot or usdm/],
+    [[], { MARKET: "futures" }, /MARKET "futures": expected spot or usdm/],
+    [["--non-market-rate", "0.1"], {}, /--non-market-rate on spot/],
+    [["--market", "usdm", "--non-market-rate", "2"], {}, /--non-market-rate "2": expected a number from 0 to 1/],
+    [["--replay", "data/x.csv", "--symbol", "BTCUSDT"], { MARKET: "usdm" }, /Cannot replay "data\/x.csv" on usdm/],
+  ];
+  for (const [args, env, message] of cases) {
+    assert.throws(
+      () => parseExchangeArgs(args, env),
+      (error: Error) => error instanceof UsageError && message.test(error.message),
+      args.join(" "),
+    );
+  }
 });

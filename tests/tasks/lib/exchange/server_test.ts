@@ -97,7 +97,7 @@ Deno.test("startExchange() counts every injected bad frame, and the valid trades
     const valid = client.frames.map((frame) => validTrade(frame, new Set(symbols), true));
     const badFrames = valid.filter((trade) => trade === undefined).length;
     const frameFaults = ["malformed_json", "wrong_types", "missing_fields", "bad_price", "bad_qty", "unknown_event"]
-      .concat(["unsubscribed_symbol", "oversized"]) as (keyof typeof report.faults)[];
+      .concat(["unsubscribed_symbol", "wrong_market", "oversized"]) as (keyof typeof report.faults)[];
     assert.equal(badFrames, frameFaults.reduce((sum, kind) => sum + report.faults[kind], 0), JSON.stringify(report));
     assert.ok(frameFaults.every((kind) => report.faults[kind] > 0), JSON.stringify(report.faults));
     assert.ok(client.frames.some((frame) => frame.length > 64 * 1024), "an oversized frame arrived");
