@@ -1,12 +1,13 @@
 /**
- * `deno task producer`: captures every trade of SYMBOLS from the exchange into crypto.trades.v1, bad events into
- * crypto.trades.dlq.v1, healing trade-id gaps from REST. Stops cleanly on SIGINT/SIGTERM. Serves Prometheus metrics
- * on 127.0.0.1:PRODUCER_METRICS_PORT; logs as LOG_FORMAT says.
+ * `deno task producer`: captures every trade of SYMBOLS on MARKET (spot, or usdm for USDⓈ-M futures) from the
+ * exchange into the market's trades topic (crypto.trades.v1 on spot), bad events into its DLQ topic, healing
+ * trade-id gaps from REST. Stops cleanly on SIGINT/SIGTERM. Serves Prometheus metrics on
+ * 127.0.0.1:PRODUCER_METRICS_PORT; logs as LOG_FORMAT says.
  *
- * Permissions: net to the exchange hosts and the brokers (and loopback, for /metrics); read/write only the state
- * folder (data/producer).
+ * Permissions: net to both markets' exchange hosts and the brokers (and loopback, for /metrics); read/write only the
+ * state folder (data/producer), and read data/secrets for a usdm API key file.
  */
-import { loadExchangeConfig, loadKafkaConfig, loadMetricsPort, loadProducerConfig } from "./lib/config.ts";
+import { loadApiKey, loadExchangeConfig, loadKafkaConfig, loadMetricsPort, loadProducerConfig } from "./lib/config.ts";
 import { runTask, shutdownSignal } from "./lib/cli.ts";
 import { runProducer } from "./lib/ingest/producer.ts";
 import { createLogger } from "./lib/log.ts";
@@ -16,14 +17,16 @@ async function main(): Promise<number> {
   const exchange = loadExchangeConfig(Deno.env);
   const kafka = loadKafkaConfig(Deno.env);
   const producer = loadProducerConfig(Deno.env);
-  const metricsPort = loadMetricsPort(Deno.env, "PRODUCER_METRICS_PORT");
+  const metricsPort = loadMetricsPort(Deno.env, "PRODUCER_METRICS_PORT", exchange.market);
+  // Spot never needs a key, and never reads the key's variables or file.
+  const apiKey = exchange.market === "usdm" ? loadApiKey(Deno.env) : undefined;
   const logger = createLogger("producer");
   const signal = shutdownSignal();
 
   logger.info(
-    `producer: ${exchange.symbols.join(",")} from ${exchange.wsUrl.host} to ${
-      kafka.brokers.map((b) => `${b.host}:${b.port}`).join(",")
-    }`,
+    `producer: ${exchange.market === "spot" ? "" : `${exchange.market} `}${
+      exchange.symbols.join(",")
+    } from ${exchange.wsUrl.host} to ${kafka.brokers.map((b) => `${b.host}:${b.port}`).join(",")}`,
   );
   const metrics = createProducerMetrics();
   await using _endpoint = startMetricsEndpoint(metrics.registry, metricsPort, {
@@ -31,7 +34,7 @@ async function main(): Promise<number> {
     setting: "PRODUCER_METRICS_PORT",
   });
   const log = (line: string, level?: "warn" | "error") => logger[level ?? "info"](line);
-  const summary = await runProducer({ exchange, kafka, producer, metrics, log }, signal);
+  const summary = await runProducer({ exchange, kafka, producer, apiKey, metrics, log }, signal);
   console.log(JSON.stringify({ event: "producer_summary", ...summary }));
   return summary.undelivered > 0 ? 1 : 0;
 }

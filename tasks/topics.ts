@@ -1,5 +1,6 @@
 /**
- * `deno task topics`: creates crypto.trades.v1 and crypto.trades.dlq.v1, or makes existing ones match the config.
+ * `deno task topics`: creates every market's topics (crypto.trades.v1 and crypto.trades.dlq.v1 for spot,
+ * crypto.trades.usdm.v1 and crypto.trades.usdm.dlq.v1 for USDⓈ-M futures), or makes existing ones match the config.
  *
  * Permissions: net to the brokers; env for the settings and kafkajs.
  */

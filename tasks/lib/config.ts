@@ -5,7 +5,7 @@
  * and read only their own variables. A bad value throws {@link ConfigError}, which the task runner
  * turns into one line and exit code 2.
  */
-import { isMarket, type Market } from "./market.ts";
+import { isMarket, type Market, marketProfile } from "./market.ts";
 
 /** Anything that can look up an environment variable: `Deno.env`, or a `Map` in tests. */
 export interface Env {
@@ -29,7 +29,10 @@ export const SETTINGS = {
   },
   KAFKA_DATA_DIR: { default: "data/kafka", doc: "Where the local broker keeps its logs, config, PID and server.log." },
   KAFKA_HEAP: { default: "512m", doc: "JVM heap of each local broker (-Xmx/-Xms), e.g. 512m or 1g." },
-  KAFKA_TOPIC_PARTITIONS: { default: "3", doc: "Partitions of crypto.trades.v1 and crypto.trades.dlq.v1." },
+  KAFKA_TOPIC_PARTITIONS: {
+    default: "3",
+    doc: "Partitions of each market's trades and DLQ topics (crypto.trades.v1, crypto.trades.dlq.v1, …).",
+  },
   KAFKA_REPLICATION_FACTOR: { default: "1", doc: "Replication factor of both topics (3 on a 3-broker cluster)." },
   KAFKA_MIN_INSYNC_REPLICAS: { default: "1", doc: "min.insync.replicas of both topics (2 on a 3-broker cluster)." },
   KAFKA_RETENTION_HOURS: { default: "168", doc: "retention.ms of crypto.trades.v1, in hours (-1 keeps forever)." },
@@ -46,12 +49,28 @@ export const SETTINGS = {
     default: "spot",
     doc: "Comma-separated markets deno task start runs a producer and a consumer for: spot, usdm or spot,usdm.",
   },
-  BINANCE_WS_URL: { default: "wss://stream.binance.com:9443", doc: "Exchange WebSocket base URL (ws:// or wss://)." },
-  BINANCE_REST_URL: { default: "https://api.binance.com", doc: "Exchange REST base URL for backfill and klines." },
+  BINANCE_WS_URL: {
+    default: "wss://stream.binance.com:9443",
+    doc: "Exchange WebSocket base URL (ws:// or wss://). Spot default; usdm: wss://fstream.binance.com/public.",
+  },
+  BINANCE_REST_URL: {
+    default: "https://api.binance.com",
+    doc: "Exchange REST base URL for backfill and klines. Spot default; usdm: https://fapi.binance.com.",
+  },
+  BINANCE_API_KEY_FILE: {
+    default: "",
+    doc:
+      "usdm producer: a file (under data/secrets/) holding the API key for /fapi/v1/historicalTrades; preferred over BINANCE_API_KEY.",
+  },
+  BINANCE_API_KEY: {
+    default: "",
+    doc: "usdm producer: the API key itself, when no BINANCE_API_KEY_FILE is set (empty: heal from public REST only).",
+  },
   SYMBOLS: { default: "BTCUSDT", doc: "Comma-separated symbols to capture, e.g. BTCUSDT,ETHUSDT (at most 1024)." },
   PRODUCER_STATE_PATH: {
     default: "data/producer/state.json",
-    doc: "The producer's durable memory: last trade id and open gaps per symbol, and Kafka offsets.",
+    doc:
+      "The producer's durable memory: last trade id and open gaps per symbol, and Kafka offsets. Spot default; usdm: data/producer/state-usdm.json.",
   },
   PRODUCER_COMPRESSION: { default: "gzip", doc: "Kafka batch compression of the producer: gzip or none." },
   PRODUCER_STALE_AFTER_S: {
@@ -60,7 +79,8 @@ export const SETTINGS = {
   },
   PRODUCER_METRICS_PORT: {
     default: "9464",
-    doc: "Port on 127.0.0.1 where the producer serves Prometheus metrics at /metrics (0: no metrics).",
+    doc:
+      "Port on 127.0.0.1 where the producer serves Prometheus metrics at /metrics (0: no metrics). Spot default; usdm: 9466.",
   },
   CONSUMER_METRICS_PORT: {
     default: "9465",
@@ -141,6 +161,8 @@ export interface TopicConfig {
 
 /** Where the exchange is and what to capture from it. */
 export interface ExchangeConfig {
+  /** The market captured (MARKET); URL defaults follow it. */
+  market: Market;
   wsUrl: URL;
   restUrl: URL;
   symbols: string[];
@@ -205,23 +227,57 @@ export function loadMarkets(env: Env): Market[] {
   return markets;
 }
 
-/** Reads BINANCE_WS_URL, BINANCE_REST_URL and SYMBOLS. */
+/** Reads MARKET, BINANCE_WS_URL, BINANCE_REST_URL and SYMBOLS; unset URLs default to the market's. */
 export function loadExchangeConfig(env: Env): ExchangeConfig {
+  const market = loadMarket(env);
+  const profile = marketProfile(market);
   return {
-    wsUrl: parseUrl("BINANCE_WS_URL", read(env, "BINANCE_WS_URL"), ["ws:", "wss:"]),
-    restUrl: parseUrl("BINANCE_REST_URL", read(env, "BINANCE_REST_URL"), ["http:", "https:"]),
+    market,
+    wsUrl: parseUrl("BINANCE_WS_URL", readOr(env, "BINANCE_WS_URL", profile.wsUrl), ["ws:", "wss:"]),
+    restUrl: parseUrl("BINANCE_REST_URL", readOr(env, "BINANCE_REST_URL", profile.restUrl), ["http:", "https:"]),
     symbols: parseSymbols("SYMBOLS", read(env, "SYMBOLS")),
   };
 }
 
-/** Reads PRODUCER_STATE_PATH, PRODUCER_COMPRESSION and PRODUCER_STALE_AFTER_S. */
+/**
+ * Reads the futures API key: the trimmed content of BINANCE_API_KEY_FILE when set (a missing, unreadable or empty
+ * file fails fast), else BINANCE_API_KEY; undefined when neither is set. The key never appears in an error: they
+ * name the variable and the path only.
+ */
+export function loadApiKey(
+  env: Env,
+  readTextFile: (path: string) => string = Deno.readTextFileSync,
+): string | undefined {
+  const path = read(env, "BINANCE_API_KEY_FILE");
+  if (path !== "") {
+    parsePath("BINANCE_API_KEY_FILE", path);
+    let key: string;
+    try {
+      key = readTextFile(path).trim();
+    } catch (error) {
+      const why = error instanceof Deno.errors.NotFound
+        ? "it does not exist"
+        : error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+        ? "it may not be read (keep it under data/secrets/)"
+        : `it cannot be read (${(error as Error).name})`;
+      throw new ConfigError("BINANCE_API_KEY_FILE", path, `a readable file holding the API key, but ${why}`);
+    }
+    if (key === "") throw new ConfigError("BINANCE_API_KEY_FILE", path, "a file holding the API key, but it is empty");
+    return key;
+  }
+  const key = read(env, "BINANCE_API_KEY");
+  return key === "" ? undefined : key;
+}
+
+/** Reads MARKET, PRODUCER_STATE_PATH, PRODUCER_COMPRESSION and PRODUCER_STALE_AFTER_S; the state path defaults per market. */
 export function loadProducerConfig(env: Env): ProducerConfig {
   const compression = read(env, "PRODUCER_COMPRESSION");
   if (compression !== "gzip" && compression !== "none") {
     throw new ConfigError("PRODUCER_COMPRESSION", compression, "gzip or none");
   }
+  const profile = marketProfile(loadMarket(env));
   return {
-    statePath: parsePath("PRODUCER_STATE_PATH", read(env, "PRODUCER_STATE_PATH")),
+    statePath: parsePath("PRODUCER_STATE_PATH", readOr(env, "PRODUCER_STATE_PATH", profile.defaultStatePath)),
     compression,
     staleAfterMs: parseInteger("PRODUCER_STALE_AFTER_S", read(env, "PRODUCER_STALE_AFTER_S"), 1, 3600) * 1000,
   };
@@ -267,9 +323,20 @@ export function loadLogFormat(env: Env): "auto" | "json" | "text" {
   return format;
 }
 
-/** Reads PRODUCER_METRICS_PORT or CONSUMER_METRICS_PORT; undefined when it is 0 (metrics off). */
-export function loadMetricsPort(env: Env, name: "PRODUCER_METRICS_PORT" | "CONSUMER_METRICS_PORT"): number | undefined {
-  const port = parseInteger(name, read(env, name), 0, 65535);
+/**
+ * Reads PRODUCER_METRICS_PORT or CONSUMER_METRICS_PORT; undefined when it is 0 (metrics off). Given a market, an
+ * unset port defaults to that market's, so a spot and a usdm process can run side by side.
+ */
+export function loadMetricsPort(
+  env: Env,
+  name: "PRODUCER_METRICS_PORT" | "CONSUMER_METRICS_PORT",
+  market?: Market,
+): number | undefined {
+  const profile = market === undefined ? undefined : marketProfile(market);
+  const fallback = profile === undefined ? SETTINGS[name].default : String(
+    name === "PRODUCER_METRICS_PORT" ? profile.defaultProducerMetricsPort : profile.defaultConsumerMetricsPort,
+  );
+  const port = parseInteger(name, readOr(env, name, fallback), 0, 65535);
   return port === 0 ? undefined : port;
 }
 
@@ -288,8 +355,13 @@ export function loadSupervisorConfig(env: Env): SupervisorConfig {
 }
 
 function read(env: Env, name: SettingName): string {
+  return readOr(env, name, SETTINGS[name].default);
+}
+
+/** The variable's value, or `fallback` when it is unset or blank (for defaults that depend on another setting). */
+function readOr(env: Env, name: SettingName, fallback: string): string {
   const value = env.get(name)?.trim();
-  return value === undefined || value === "" ? SETTINGS[name].default : value;
+  return value === undefined || value === "" ? fallback : value;
 }
 
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;

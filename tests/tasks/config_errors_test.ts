@@ -32,6 +32,17 @@ const cases: [task: string[], env: Record<string, string>, message: RegExp][] = 
   ],
   [["topics"], { KAFKA_MIN_INSYNC_REPLICAS: "2" }, /^topics: KAFKA_MIN_INSYNC_REPLICAS="2" is invalid/],
   [["topics"], { KAFKA_RETENTION_HOURS: "soon" }, /^topics: KAFKA_RETENTION_HOURS="soon" is invalid/],
+  [["producer"], { MARKET: "coinm" }, /^producer: MARKET="coinm" is invalid: expected spot or usdm/],
+  [
+    ["producer"],
+    { MARKET: "usdm", BINANCE_API_KEY_FILE: "data/secrets/no-such-key" },
+    /^producer: BINANCE_API_KEY_FILE="data\/secrets\/no-such-key" is invalid: .* it does not exist\n$/,
+  ],
+  [
+    ["producer"],
+    { MARKET: "usdm", BINANCE_API_KEY_FILE: "/etc/hostname" },
+    /^producer: BINANCE_API_KEY_FILE="\/etc\/hostname" is invalid: .*keep it under data\/secrets\/\)\n$/,
+  ],
 ];
 
 for (const [task, env, message] of cases) {

@@ -7,6 +7,7 @@
  * connections confine themselves (tasks/lib/duckdb.ts); the last tests prove that confinement holds, also inside the
  * real mart builder.
  */
+import { marketProfile } from "../../tasks/lib/market.ts";
 import assert from "node:assert/strict";
 import { openConfinedDuckDB } from "../../tasks/lib/duckdb.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
@@ -85,7 +86,19 @@ Deno.test(
 
     const producer = permissionsOf("producer");
     assert.deepEqual(producer.get("--allow-write"), ["data/producer"]);
-    assert.deepEqual(producer.get("--allow-read"), ["data/producer"]);
+    // The futures API key file, if any, must live under data/secrets (the producer refuses it elsewhere).
+    assert.deepEqual(producer.get("--allow-read"), ["data/producer", "data/secrets"]);
+    // Exactly each market's exchange hosts, and loopback (local exchange, brokers, /metrics).
+    const exchangeHosts = new Set([...marketProfile("spot").hosts, ...marketProfile("usdm").hosts]);
+    const producerHosts = producer.get("--allow-net") ?? [];
+    assert.deepEqual(
+      producerHosts.filter((host) => !exchangeHosts.has(host) && !LOOPBACK.has(host.replace(/:\d+$/, ""))),
+      [],
+    );
+    for (const host of exchangeHosts) assert.ok(producerHosts.includes(host), `producer may reach ${host}`);
+    for (const name of ["MARKET", "BINANCE_API_KEY_FILE", "BINANCE_API_KEY"]) {
+      assert.ok(producer.get("--allow-env")?.includes(name), `producer reads ${name}`);
+    }
     assert.equal(producer.has("--allow-ffi"), false);
     assert.equal(producer.has("--allow-run"), false);
 

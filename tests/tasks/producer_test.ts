@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { startExchange } from "../../tasks/lib/exchange/server.ts";
 import type { Exchange } from "../../tasks/lib/exchange/server.ts";
 import { DLQ_TOPIC, TRADES_TOPIC } from "../../tasks/lib/kafka/topics.ts";
+import { type Market, marketProfile } from "../../tasks/lib/market.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { type ReadMessage, readTopic } from "../helpers/kafka.ts";
@@ -16,6 +17,7 @@ import { collectOutput, runDenoTask, spawnTask } from "../helpers/tasks.ts";
 const kafkaTest = { sanitizeOps: false, sanitizeResources: false };
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const START_ID = 1_000_000;
+const USDM_TRADES_TOPIC = marketProfile("usdm").tradesTopic;
 
 Deno.test(
   "producer puts every valid trade in Kafka once and every bad event in the DLQ (real broker)",
@@ -200,6 +202,82 @@ Deno.test("producer stopped during a burst delivers everything it accepted (real
   }
 });
 
+Deno.test(
+  "usdm producer puts every futures trade in crypto.trades.usdm.v1 once with its X, through a disconnect (real broker)",
+  kafkaTest,
+  async () => {
+    await using broker = await startTestBroker();
+    assert.equal((await runDenoTask(["topics"], broker.env)).code, 0);
+    const exchange = await startExchange({
+      market: "usdm",
+      port: 0,
+      symbols: SYMBOLS,
+      seed: 17,
+      rate: 300,
+      maxTrades: 3000,
+      nonMarketRate: 0.05,
+    });
+    try {
+      // No API key: the gap of the disconnect heals from the public /fapi/v1/trades, which still holds it.
+      const env = { ...await producerEnv(broker, exchange, "usdm"), MARKET: "usdm" };
+      const producer = spawnTask("producer", env);
+      const output = collectOutput(producer);
+      await connected(exchange, output.text);
+      await sleep(1500);
+      assert.ok(exchange.disconnectAll() > 0, "forced disconnect");
+      await allGenerated(exchange, 3000);
+      const report = exchange.stats();
+      const nonMarket = new Set(
+        SYMBOLS.flatMap((s) => (report.symbols[s]!.nonMarketIds ?? []).map((id) => `${s}:${id}`)),
+      );
+      const marketTrades = report.trades - nonMarket.size;
+      const isMarket = (m: ReadMessage) => {
+        const { s, t } = JSON.parse(m.value).trade;
+        return !nonMarket.has(`${s}:${t}`);
+      };
+      await readTopic(broker.brokers, USDM_TRADES_TOPIC, (m) => m.filter(isMarket).length >= marketTrades, 60_000);
+      await sleep(1000); // anything published twice would arrive now
+      producer.kill("SIGTERM");
+      assert.equal((await producer.status).code, 0, output.text());
+      await output.done;
+      const summary = JSON.parse(output.text().split("\n").find((line) => line.includes('"producer_summary"'))!);
+      assert.equal(summary.undelivered, 0);
+      assert.match(output.text(), /usdm: no BINANCE_API_KEY_FILE or BINANCE_API_KEY: gaps are healed from the public/);
+      assert.match(output.text(), /reconnecting/);
+
+      const all = await readTopic(broker.brokers, USDM_TRADES_TOPIC, (m) => m.filter(isMarket).length >= marketTrades);
+      const envelopes = all.map((m) => JSON.parse(m.value));
+      let absent = 0;
+      for (const symbol of SYMBOLS) {
+        const { firstId, lastId, nonMarketIds = [] } = report.symbols[symbol]!;
+        const mine = envelopes.filter((e) => e.trade.s === symbol);
+        const ids = new Set(mine.map((e) => e.trade.t as number));
+        assert.equal(ids.size, mine.length, `${symbol}: no trade twice`);
+        const offBook = new Set(nonMarketIds);
+        for (let id = firstId!; id <= lastId!; id++) {
+          // The stream shows every trade; REST never lists off-book ones, so those lost in the disconnect are absent.
+          if (ids.has(id)) continue;
+          assert.ok(offBook.has(id), `${symbol}: market trade ${id} missing`);
+          absent++;
+        }
+        for (const envelope of mine) {
+          assert.equal(envelope.market, "usdm");
+          assert.equal(envelope.trade.M, undefined);
+          assert.equal(envelope.trade.X === "MARKET", !offBook.has(envelope.trade.t), JSON.stringify(envelope));
+          if (envelope.source_prev_id !== undefined) {
+            assert.ok(envelope.backfilled && envelope.source_prev_id < envelope.trade.t, JSON.stringify(envelope));
+          }
+        }
+      }
+      assert.ok(summary.backfilled > 0, "the disconnect's gap was healed from REST");
+      assert.equal(summary.absent, absent, "every off-book id lost in the gap is counted absent, no more");
+      assert.deepEqual(summary.openGaps, []);
+    } finally {
+      await exchange.shutdown();
+    }
+  },
+);
+
 /** Waits until the producer holds an open stream to the exchange. */
 async function connected(exchange: Exchange, logs: () => string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -210,7 +288,11 @@ async function connected(exchange: Exchange, logs: () => string, timeoutMs = 30_
 }
 
 /** The producer's environment, with a state that says it has seen every symbol up to just before the first id. */
-async function producerEnv(broker: TestBroker, exchange: Exchange): Promise<Record<string, string>> {
+async function producerEnv(
+  broker: TestBroker,
+  exchange: Exchange,
+  market: Market = "spot",
+): Promise<Record<string, string>> {
   const statePath = `data/producer/test-${crypto.randomUUID()}/state.json`;
   await Deno.mkdir(`${PROJECT_ROOT}/${statePath.replace(/\/state.json$/, "")}`, { recursive: true });
   const symbols = Object.fromEntries(SYMBOLS.map((s) => [s, { highest: START_ID - 1, gaps: [] }]));
@@ -219,7 +301,7 @@ async function producerEnv(broker: TestBroker, exchange: Exchange): Promise<Reco
     JSON.stringify({
       version: 1,
       savedAtMs: 0,
-      topic: TRADES_TOPIC,
+      topic: marketProfile(market).tradesTopic,
       offsets: {},
       tracker: { symbols, gapsFound: 0, idsHealed: 0, gapsAbandoned: [] },
     }),

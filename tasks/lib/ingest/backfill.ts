@@ -3,9 +3,22 @@
  *
  * A 429 or 418 pauses every request for the `Retry-After` the exchange asks (418 means an IP ban is in force).
  * Ids the exchange no longer has, or that stay missing after several tries, are abandoned and reported.
+ *
+ * USDⓈ-M futures: the paths are `/fapi/v1/…`; `historicalTrades` needs an API key (sent as `X-MBX-APIKEY`, and
+ * nowhere else); without one, gaps heal from the public recent `trades`. Futures REST lists only order-book trades,
+ * so its ids skip the off-book ones: see {@link planListedHeal}.
  */
+import { type Market, marketProfile } from "../market.ts";
 import type { RestTrade } from "./envelope.ts";
 import type { Gap } from "./gap_tracker.ts";
+
+/** Which market's REST paths to use, and the API key `historicalTrades` needs on futures. */
+export interface RestAccess {
+  /** Default: spot. */
+  market?: Market;
+  /** Sent as `X-MBX-APIKEY`, to `historicalTrades` only. Never logged. */
+  apiKey?: string | undefined;
+}
 
 /** historicalTrades serves at most this many trades per request. */
 export const MAX_TRADES_PER_REQUEST = 1000;
@@ -37,10 +50,25 @@ export async function fetchHistoricalTrades(
   fromId: number,
   limit: number,
   fetchImpl: typeof fetch = fetch,
+  access: RestAccess = {},
 ): Promise<RestTrade[]> {
-  const url = new URL("/api/v3/historicalTrades", restUrl);
+  const url = new URL(marketProfile(access.market ?? "spot").rest.historicalTrades, restUrl);
   url.search = new URLSearchParams({ symbol, fromId: String(fromId), limit: String(limit) }).toString();
-  return await getTrades(url, `historicalTrades ${symbol} fromId=${fromId}`, fetchImpl);
+  const headers = access.apiKey === undefined ? undefined : { "X-MBX-APIKEY": access.apiKey };
+  return await getTrades(url, `historicalTrades ${symbol} fromId=${fromId}`, fetchImpl, headers);
+}
+
+/** The most recent `limit` trades of `symbol` (REST `trades`, public), ascending. */
+export async function fetchRecentTrades(
+  restUrl: URL,
+  symbol: string,
+  limit: number,
+  fetchImpl: typeof fetch = fetch,
+  access: RestAccess = {},
+): Promise<RestTrade[]> {
+  const url = new URL(marketProfile(access.market ?? "spot").rest.recentTrades, restUrl);
+  url.search = new URLSearchParams({ symbol, limit: String(limit) }).toString();
+  return await getTrades(url, `trades ${symbol}`, fetchImpl);
 }
 
 /** The id of the most recent trade of `symbol` (REST `trades?limit=1`), or undefined when it has none. */
@@ -48,16 +76,19 @@ export async function fetchLatestTradeId(
   restUrl: URL,
   symbol: string,
   fetchImpl: typeof fetch = fetch,
+  access: RestAccess = {},
 ): Promise<number | undefined> {
-  const url = new URL("/api/v3/trades", restUrl);
-  url.search = new URLSearchParams({ symbol, limit: "1" }).toString();
-  const rows = await getTrades(url, `trades ${symbol}`, fetchImpl);
-  return rows.at(-1)?.id;
+  return (await fetchRecentTrades(restUrl, symbol, 1, fetchImpl, access)).at(-1)?.id;
 }
 
-async function getTrades(url: URL, what: string, fetchImpl: typeof fetch): Promise<RestTrade[]> {
+async function getTrades(
+  url: URL,
+  what: string,
+  fetchImpl: typeof fetch,
+  extraHeaders: Record<string, string> = {},
+): Promise<RestTrade[]> {
   const response = await fetchImpl(url, {
-    headers: { accept: "application/json" },
+    headers: { accept: "application/json", ...extraHeaders },
     signal: AbortSignal.timeout(10_000),
   });
   await refuseIfRateLimited(response);
@@ -93,4 +124,48 @@ export function planHeal(gap: Gap, rows: RestTrade[]): HealPlan {
     return { trades, unavailable: { from: gap.from, to: Math.min(first - 1, gap.to), firstSeenMs: gap.firstSeenMs } };
   }
   return { trades };
+}
+
+/** What a futures REST answer settles about a gap. */
+export interface ListedHealPlan {
+  /** Trades inside the gap, each with the id the source listed just before it (when known). */
+  trades: { row: RestTrade; sourcePrevId?: number }[];
+  /** Ranges inside the gap the source skipped while listing past them: confirmed absent at the source. */
+  absent: { from: number; to: number }[];
+  /** The part of the gap older than a recent-trades answer reaches back to: it proves nothing about those ids. */
+  older?: Gap;
+}
+
+/**
+ * The gap rule on a REST answer that lists every trade the source has from some id on: ids it skips between two
+ * listed trades do not exist there (USDⓈ-M futures REST omits off-book trades), so they close the gap as absent;
+ * ids past its last trade stay missing. Pure.
+ *
+ * @param fromId the answer's `fromId` (historicalTrades): the source lists every trade from it on, so its first
+ *   trade's predecessor is `fromId - 1`. Undefined for a recent-trades answer: it is complete only from its first
+ *   trade on, whose predecessor is unknown, and anything older in the gap is returned as `older`.
+ */
+export function planListedHeal(gap: Gap, rows: RestTrade[], fromId?: number): ListedHealPlan {
+  const sorted = [...new Map(rows.map((row) => [row.id, row])).values()].sort((a, b) => a.id - b.id);
+  const plan: ListedHealPlan = { trades: [], absent: [] };
+  const first = sorted[0];
+  if (first === undefined) return plan; // an empty answer proves nothing: try again later
+  const listedFrom = fromId ?? first.id;
+  let previous = fromId === undefined ? undefined : fromId - 1;
+  for (const row of sorted) {
+    if (row.id < listedFrom) continue;
+    if (previous !== undefined) {
+      const from = Math.max(previous + 1, gap.from);
+      const to = Math.min(row.id - 1, gap.to);
+      if (from <= to) plan.absent.push({ from, to });
+    }
+    if (row.id >= gap.from && row.id <= gap.to) {
+      plan.trades.push(previous === undefined ? { row } : { row, sourcePrevId: previous });
+    }
+    previous = row.id;
+  }
+  if (listedFrom > gap.from) {
+    plan.older = { from: gap.from, to: Math.min(gap.to, listedFrom - 1), firstSeenMs: gap.firstSeenMs };
+  }
+  return plan;
 }

@@ -4,6 +4,7 @@
  * The trade inside the envelope is the exchange's payload unchanged (decimal strings as sent, ids and times as
  * the exchange's integers), so the lake can always be rebuilt from Kafka exactly.
  */
+import type { Market } from "../market.ts";
 import type { DlqReason, TradePayload } from "./trade_event.ts";
 import { timeUnitOf } from "./trade_event.ts";
 
@@ -14,13 +15,28 @@ export const SCHEMA_VERSION = 1;
 export interface TradeEnvelope {
   schema_version: number;
   source: "binance";
+  /** Present on USDⓈ-M futures envelopes only; spot envelopes have no market field (the topic says it). */
+  market?: "usdm";
   /** `ms` or `us`: the unit of the trade's `E` and `T`, as the exchange sent them. */
   time_unit: "ms" | "us";
   /** When the producer received the trade (ms since the epoch, the producer's clock). */
   ingested_at_ms: number;
   /** True when the trade was recovered over REST to heal a gap, not received on the stream. */
   backfilled: boolean;
+  /**
+   * Healed trades only: the id of the trade the source listed just before this one, proving ids
+   * `source_prev_id + 1 … trade.t - 1` do not exist there (off-book trades REST does not list).
+   */
+  source_prev_id?: number;
   trade: TradePayload;
+}
+
+/** What an envelope says beyond the trade itself. */
+export interface EnvelopeContext {
+  /** Default spot: no market field, the envelope exactly as it always was. */
+  market?: Market;
+  /** See {@link TradeEnvelope.source_prev_id}. */
+  sourcePrevId?: number | undefined;
 }
 
 /** A record on crypto.trades.dlq.v1. */
@@ -60,11 +76,16 @@ export function tradeMessage(
   ingestedAtMs: number,
   backfilled: boolean,
   raw?: string,
+  context: EnvelopeContext = {},
 ): OutgoingMessage {
   const unit = timeUnitOf(trade.T);
+  const market = context.market === undefined || context.market === "spot" ? "" : `"market":"${context.market}",`;
+  const sourcePrevId = context.sourcePrevId === undefined ? "" : `"source_prev_id":${context.sourcePrevId},`;
   // Field for field the TradeEnvelope, written by hand so the trade text can be spliced in unchanged.
-  const value = `{"schema_version":${SCHEMA_VERSION},"source":"binance","time_unit":"${unit}",` +
-    `"ingested_at_ms":${ingestedAtMs},"backfilled":${backfilled},"trade":${raw ?? JSON.stringify(trade)}}`;
+  const value = `{"schema_version":${SCHEMA_VERSION},"source":"binance",${market}"time_unit":"${unit}",` +
+    `"ingested_at_ms":${ingestedAtMs},"backfilled":${backfilled},${sourcePrevId}"trade":${
+      raw ?? JSON.stringify(trade)
+    }}`;
   return {
     key: trade.s,
     value,
@@ -98,7 +119,7 @@ export function dlqMessage(
   };
 }
 
-/** A trade from REST `historicalTrades`, in the stream's shape (no event time: REST has none). */
+/** A trade from REST `historicalTrades` or `trades` (futures: no isBestMatch; `quoteQty` is not kept). */
 export interface RestTrade {
   id: number;
   price: string;
@@ -108,8 +129,11 @@ export interface RestTrade {
   isBestMatch?: boolean;
 }
 
-/** Converts a REST trade of `symbol` into the stream payload shape, keeping the decimal strings as sent. */
-export function tradeFromRest(symbol: string, rest: RestTrade): TradePayload {
+/**
+ * Converts a REST trade of `symbol` into the stream payload shape, keeping the decimal strings as sent. On USDⓈ-M
+ * futures REST lists only order-book trades, so the trade gets `X: "MARKET"`.
+ */
+export function tradeFromRest(symbol: string, rest: RestTrade, market: Market = "spot"): TradePayload {
   const trade: TradePayload = {
     e: "trade",
     s: symbol,
@@ -119,6 +143,7 @@ export function tradeFromRest(symbol: string, rest: RestTrade): TradePayload {
     T: rest.time,
     m: rest.isBuyerMaker,
   };
-  if (rest.isBestMatch !== undefined) trade.M = rest.isBestMatch;
+  if (market === "usdm") trade.X = "MARKET";
+  else if (rest.isBestMatch !== undefined) trade.M = rest.isBestMatch;
   return trade;
 }

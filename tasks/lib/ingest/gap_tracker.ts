@@ -24,6 +24,8 @@ export interface TrackerSnapshot {
   gapsFound: number;
   idsHealed: number;
   gapsAbandoned: Gap[];
+  /** Ids the source confirmed it does not have (USDⓈ-M off-book trades); absent from older snapshots. */
+  idsAbsent?: number;
 }
 
 /** Tracks trade ids for every symbol. */
@@ -32,6 +34,7 @@ export class GapTracker {
   #gapsFound = 0;
   #idsHealed = 0;
   #abandoned: (Gap & { symbol: string })[] = [];
+  #idsAbsent = 0;
 
   /** A tracker continuing from a snapshot. */
   static restore(snapshot: TrackerSnapshot): GapTracker {
@@ -42,6 +45,7 @@ export class GapTracker {
     tracker.#gapsFound = snapshot.gapsFound;
     tracker.#idsHealed = snapshot.idsHealed;
     tracker.#abandoned = (snapshot.gapsAbandoned as (Gap & { symbol: string })[]).map((gap) => ({ ...gap }));
+    tracker.#idsAbsent = snapshot.idsAbsent ?? 0;
     return tracker;
   }
 
@@ -100,6 +104,36 @@ export class GapTracker {
     if (state.gaps.length !== before) this.#abandoned.push({ ...gap, symbol });
   }
 
+  /**
+   * Closes the missing ids in `from`..`to` that the source confirmed it does not have (it listed trades on both
+   * sides of them): not a gap, not healed, not abandoned. Returns how many missing ids it closed.
+   */
+  confirmAbsent(symbol: string, from: number, to: number): number {
+    const state = this.#symbols.get(symbol);
+    if (state === undefined) return 0;
+    let closed = 0;
+    const pieces: Gap[] = [];
+    for (const gap of state.gaps) {
+      const lo = Math.max(gap.from, from);
+      const hi = Math.min(gap.to, to);
+      if (lo > hi) {
+        pieces.push(gap);
+        continue;
+      }
+      closed += hi - lo + 1;
+      if (gap.from < lo) pieces.push({ from: gap.from, to: lo - 1, firstSeenMs: gap.firstSeenMs });
+      if (hi < gap.to) pieces.push({ from: hi + 1, to: gap.to, firstSeenMs: gap.firstSeenMs });
+    }
+    state.gaps = pieces;
+    this.#idsAbsent += closed;
+    return closed;
+  }
+
+  /** Ids closed by {@link confirmAbsent} so far. */
+  idsAbsent(): number {
+    return this.#idsAbsent;
+  }
+
   /** The missing ranges of one symbol, lowest first. */
   gaps(symbol: string): Gap[] {
     return (this.#symbols.get(symbol)?.gaps ?? []).map((gap) => ({ ...gap })).sort((a, b) => a.from - b.from);
@@ -138,6 +172,8 @@ export class GapTracker {
       gapsFound: this.#gapsFound,
       idsHealed: this.#idsHealed,
       gapsAbandoned: this.#abandoned.map((gap) => ({ ...gap })),
+      // Only when there are any, so a spot producer's state file stays as it was.
+      ...(this.#idsAbsent > 0 ? { idsAbsent: this.#idsAbsent } : {}),
     };
   }
 

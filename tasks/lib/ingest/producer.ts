@@ -9,13 +9,17 @@
 import { Partitioners } from "kafkajs";
 import type { ExchangeConfig, KafkaConfig, ProducerConfig } from "../config.ts";
 import { createKafka } from "../kafka/client.ts";
-import { DLQ_TOPIC, TRADES_TOPIC } from "../kafka/topics.ts";
+import { marketProfile } from "../market.ts";
 import {
   fetchHistoricalTrades,
   fetchLatestTradeId,
+  fetchRecentTrades,
+  type ListedHealPlan,
   MAX_TRADES_PER_REQUEST,
   planHeal,
+  planListedHeal,
   RateLimitedError,
+  type RestAccess,
 } from "./backfill.ts";
 import { backoffDelayMs } from "./backoff.ts";
 import { dlqMessage, type OutgoingMessage, tradeFromRest, tradeMessage } from "./envelope.ts";
@@ -33,6 +37,8 @@ export interface ProducerSettings {
   exchange: ExchangeConfig;
   kafka: KafkaConfig;
   producer: ProducerConfig;
+  /** USDⓈ-M futures: the key for `historicalTrades`; without it gaps heal from the public recent trades. */
+  apiKey?: string | undefined;
   /** How often a progress line is printed. Default: 5 s. */
   progressEveryMs?: number;
   /** How often the state is saved. Default: 1 s. */
@@ -59,6 +65,8 @@ export interface ProducerSummary {
   ackLatencyMs: { p50: number | null; p99: number | null; samples: number };
   /** Largest resident set size seen (sampled with each progress line and at the end). */
   peakRssBytes: number;
+  /** USDⓈ-M futures only: missing ids the source confirmed it does not have (off-book trades), closed, not healed. */
+  absent?: number;
 }
 
 type Meta = { kind: "trade"; symbol: string; id: number; tradeTimeMs: number; backfilled: boolean } | {
@@ -71,6 +79,8 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   const log = settings.log ?? ((line: string) => console.log(line));
   const metrics = settings.metrics ?? createProducerMetrics();
   const { exchange, producer: options } = settings;
+  const { market } = exchange;
+  const { tradesTopic: TRADES_TOPIC, dlqTopic: DLQ_TOPIC } = marketProfile(market);
   const subscribed = new Set(exchange.symbols);
   const kafka = createKafka(settings.kafka.brokers, { clientId: "crypto-producer" });
 
@@ -81,7 +91,7 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
   // one, exactly as happened live, whatever order backfilled and streamed trades were acknowledged in.
   const recovery = await replayTopicTail(kafka, TRADES_TOPIC, saved?.offsets, (envelope) => {
     acked.observe(envelope.trade.s, envelope.trade.t, envelope.ingested_at_ms);
-  });
+  }, market);
   if (recovery.replayed > 0) log(`recovered ${recovery.replayed} trades acknowledged after the last saved state`);
   const live = GapTracker.restore(acked.snapshot());
 
@@ -140,8 +150,14 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
       }
     },
   });
-  const publishTrade = (trade: TradePayload, receivedAtMs: number, backfilled: boolean, raw?: string) => {
-    const message = tradeMessage(trade, receivedAtMs, backfilled, raw);
+  const publishTrade = (
+    trade: TradePayload,
+    receivedAtMs: number,
+    backfilled: boolean,
+    raw?: string,
+    sourcePrevId?: number,
+  ) => {
+    const message = tradeMessage(trade, receivedAtMs, backfilled, raw, { market, sourcePrevId });
     const tradeTimeMs = Number(message.timestamp);
     publisher.enqueue({
       topic: TRADES_TOPIC,
@@ -170,7 +186,7 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
         );
         return;
       }
-      const result = parseTradeFrame(frame, subscribed);
+      const result = parseTradeFrame(frame, subscribed, market);
       if (result.kind === "control") {
         stream.rotate(`exchange sent ${result.event}`);
       } else if (result.kind === "invalid") {
@@ -261,6 +277,7 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
     undelivered,
     ackLatencyMs: { p50: latencies.quantile(0.5), p99: latencies.quantile(0.99), samples: latencies.count },
     peakRssBytes: Math.max(peakRssBytes, Deno.memoryUsage().rss),
+    ...(market === "spot" ? {} : { absent: live.idsAbsent() }),
   };
 }
 
@@ -270,7 +287,13 @@ interface HealContext {
   acked: GapTracker;
   /** Symbols whose latest trade id should be asked for before healing. */
   catchUp: Set<string>;
-  publishTrade: (trade: TradePayload, receivedAtMs: number, backfilled: boolean) => void;
+  publishTrade: (
+    trade: TradePayload,
+    receivedAtMs: number,
+    backfilled: boolean,
+    raw?: string,
+    sourcePrevId?: number,
+  ) => void;
   publishDlq: (message: OutgoingMessage, reason: DlqReason) => void;
   signal: AbortSignal;
   log: (line: string, level?: "warn" | "error") => void;
@@ -281,8 +304,18 @@ const MAX_FRUITLESS_PASSES = 5;
 
 async function healGaps(context: HealContext): Promise<void> {
   const { settings, live, acked, signal, log } = context;
-  const { restUrl, symbols } = settings.exchange;
+  const { restUrl, symbols, market } = settings.exchange;
   const subscribed = new Set(symbols);
+  const access: RestAccess = { market, apiKey: settings.apiKey };
+  const listed = market === "usdm";
+  if (listed && settings.apiKey === undefined) {
+    log(
+      "usdm: no BINANCE_API_KEY_FILE or BINANCE_API_KEY: gaps are healed from the public /fapi/v1/trades (recent " +
+        "trades only); older gaps wait for deno task import --market usdm --fill-gaps",
+    );
+  }
+  // Gaps older than the recent trades reach back to: reported once and left open, not asked for again.
+  const tooOld = new Set<string>();
   const fruitless = new Map<string, number>();
   let pausedUntil = 0;
   let failures = 0;
@@ -291,7 +324,7 @@ async function healGaps(context: HealContext): Promise<void> {
     if (signal.aborted || pausedUntil > Date.now()) continue;
     try {
       for (const symbol of [...context.catchUp]) {
-        const latest = await fetchLatestTradeId(restUrl, symbol);
+        const latest = await fetchLatestTradeId(restUrl, symbol, fetch, access);
         context.catchUp.delete(symbol);
         const opened = latest === undefined ? undefined : live.extend(symbol, latest, Date.now());
         if (opened) {
@@ -309,10 +342,28 @@ async function healGaps(context: HealContext): Promise<void> {
       continue;
     }
     for (const symbol of symbols) {
-      const gap = live.gaps(symbol)[0];
+      const gap = live.gaps(symbol).find((g) => !tooOld.has(`${symbol}:${g.from}`));
       if (gap === undefined || signal.aborted) continue;
       const key = `${symbol}:${gap.from}`;
       try {
+        if (listed) {
+          const closed = await healListed(context, symbol, gap, access);
+          failures = 0;
+          if (closed.older) {
+            tooOld.add(`${symbol}:${closed.older.from}`);
+            log(
+              `gap: ${symbol} ids ${closed.older.from}-${closed.older.to} are older than /fapi/v1/trades holds; left open ` +
+                `for deno task import --market usdm --fill-gaps`,
+              "warn",
+            );
+          }
+          if (closed.healed > 0 || closed.absent > 0 || closed.older) {
+            fruitless.delete(key);
+          } else if (countFruitless(fruitless, key) >= MAX_FRUITLESS_PASSES) {
+            giveUp(context, symbol, gap, MAX_FRUITLESS_PASSES);
+          }
+          continue;
+        }
         const limit = Math.min(MAX_TRADES_PER_REQUEST, gap.to - gap.from + 1);
         const rows = await fetchHistoricalTrades(restUrl, symbol, gap.from, limit);
         failures = 0;
@@ -355,16 +406,8 @@ async function healGaps(context: HealContext): Promise<void> {
           fruitless.delete(key);
           log(`backfill: ${symbol} healed ${healed} trades from id ${gap.from}`);
         } else if (!plan.unavailable) {
-          const passes = (fruitless.get(key) ?? 0) + 1;
-          fruitless.set(key, passes);
-          if (passes >= MAX_FRUITLESS_PASSES) {
-            live.abandon(symbol, gap);
-            acked.abandon(symbol, gap);
-            log(
-              `gap: ${symbol} ids ${gap.from}-${gap.to} still missing after ${passes} tries; given up and counted as unhealed`,
-              "warn",
-            );
-          }
+          const passes = countFruitless(fruitless, key);
+          if (passes >= MAX_FRUITLESS_PASSES) giveUp(context, symbol, gap, passes);
         }
       } catch (error) {
         if (error instanceof RateLimitedError) {
@@ -378,4 +421,72 @@ async function healGaps(context: HealContext): Promise<void> {
       }
     }
   }
+}
+
+function countFruitless(fruitless: Map<string, number>, key: string): number {
+  const passes = (fruitless.get(key) ?? 0) + 1;
+  fruitless.set(key, passes);
+  return passes;
+}
+
+function giveUp(context: HealContext, symbol: string, gap: Gap, passes: number): void {
+  context.live.abandon(symbol, gap);
+  context.acked.abandon(symbol, gap);
+  context.log(
+    `gap: ${symbol} ids ${gap.from}-${gap.to} still missing after ${passes} tries; given up and counted as unhealed`,
+    "warn",
+  );
+}
+
+/**
+ * One healing pass of a USDⓈ-M gap: `historicalTrades?fromId=` with a key, else the public recent trades. Trades
+ * inside the gap are published with the id the source listed before them; ids it skipped while listing past them
+ * close as absent (off-book trades REST never lists).
+ */
+async function healListed(
+  context: HealContext,
+  symbol: string,
+  gap: Gap,
+  access: RestAccess,
+): Promise<{ healed: number; absent: number; older?: Gap }> {
+  const { settings, live, acked, log } = context;
+  const { restUrl, symbols, market } = settings.exchange;
+  let plan: ListedHealPlan;
+  let source: string;
+  if (access.apiKey !== undefined) {
+    const limit = Math.min(MAX_TRADES_PER_REQUEST, gap.to - gap.from + 1);
+    plan = planListedHeal(gap, await fetchHistoricalTrades(restUrl, symbol, gap.from, limit, fetch, access), gap.from);
+    source = "historicalTrades";
+  } else {
+    plan = planListedHeal(gap, await fetchRecentTrades(restUrl, symbol, MAX_TRADES_PER_REQUEST, fetch, access));
+    source = "trades";
+  }
+  const receivedAtMs = Date.now();
+  const subscribed = new Set(symbols);
+  let healed = 0;
+  for (const { row, sourcePrevId } of plan.trades) {
+    const trade = tradeFromRest(symbol, row, market);
+    const checked = validateTrade(trade as unknown as Record<string, unknown>, subscribed, { market });
+    if (checked.kind !== "trade") {
+      const reason = checked.kind === "invalid" ? checked.reason : "unknown_event";
+      const detail = `backfill: ${checked.kind === "invalid" ? checked.detail : ""}`;
+      context.publishDlq(dlqMessage(JSON.stringify(row), reason, detail, receivedAtMs, symbol), reason);
+      continue;
+    }
+    if (live.heal(symbol, trade.t) === "publish") {
+      context.publishTrade(trade, receivedAtMs, true, undefined, sourcePrevId);
+      healed++;
+    }
+  }
+  let absent = 0;
+  for (const range of plan.absent) {
+    absent += live.confirmAbsent(symbol, range.from, range.to);
+    acked.confirmAbsent(symbol, range.from, range.to);
+  }
+  if (healed > 0 || absent > 0) {
+    log(
+      `backfill: ${symbol} healed ${healed} trades and ${absent} ids absent at the source from id ${gap.from} (${source})`,
+    );
+  }
+  return plan.older ? { healed, absent, older: plan.older } : { healed, absent };
 }

@@ -10,6 +10,7 @@ import { dirname } from "node:path";
 import type { Kafka } from "kafkajs";
 import { TaskError } from "../cli.ts";
 import { decodeRecord } from "../lake/decoding/decode.ts";
+import type { Market } from "../market.ts";
 import type { TradeEnvelope } from "./envelope.ts";
 import type { TrackerSnapshot } from "./gap_tracker.ts";
 
@@ -88,6 +89,8 @@ export async function replayTopicTail(
   topic: string,
   offsets: Record<string, string> | undefined,
   apply: (envelope: TradeEnvelope) => void,
+  /** The market whose trades `topic` holds: records of another market are not ours to count. Default: spot. */
+  market: Market = "spot",
 ): Promise<{ offsets: Record<string, string>; replayed: number }> {
   const admin = kafka.admin();
   await admin.connect();
@@ -131,7 +134,7 @@ export async function replayTopicTail(
           if (offset < start) continue;
           if (offset >= end) break;
           const value = message.value?.toString() ?? null;
-          if ("row" in decodeRecord(value, batch.partition, offset)) {
+          if ("row" in decodeRecord(value, batch.partition, offset, market)) {
             apply(JSON.parse(value!) as TradeEnvelope);
             replayed++;
           }

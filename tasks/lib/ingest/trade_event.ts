@@ -4,6 +4,7 @@
  *
  * Prices and quantities stay the exchange's decimal strings; they are checked, never converted to numbers.
  */
+import { FUTURES_TRADE_TYPES, type Market } from "../market.ts";
 
 /** A trade exactly as the exchange sends it on `<symbol>@trade`. */
 export interface TradePayload {
@@ -16,7 +17,10 @@ export interface TradePayload {
   q: string;
   T: number;
   m: boolean;
+  /** Spot only: best price match. */
   M?: boolean;
+  /** USDⓈ-M futures only: the trade type, MARKET for order-book trades (see FUTURES_TRADE_TYPES). */
+  X?: string;
 }
 
 /** Why an event went to the dead-letter queue. */
@@ -34,7 +38,8 @@ export type DlqReason =
   | "invalid_decimal"
   | "non_positive_price"
   | "non_positive_quantity"
-  | "out_of_range";
+  | "out_of_range"
+  | "wrong_market";
 
 /** Every reason, for counters that must show zeros too. */
 export const DLQ_REASONS: readonly DlqReason[] = [
@@ -52,6 +57,7 @@ export const DLQ_REASONS: readonly DlqReason[] = [
   "non_positive_price",
   "non_positive_quantity",
   "out_of_range",
+  "wrong_market",
 ];
 
 /** The outcome of {@link parseTradeFrame}. */
@@ -81,7 +87,11 @@ const MAX_TIME_US = 4_102_444_800_000_000;
  * @param frame the frame's text
  * @param subscribed upper-case symbols this connection asked for
  */
-export function parseTradeFrame(frame: string, subscribed: ReadonlySet<string>): FrameResult {
+export function parseTradeFrame(
+  frame: string,
+  subscribed: ReadonlySet<string>,
+  market: Market = "spot",
+): FrameResult {
   if (frame.length > MAX_FRAME_BYTES) {
     return invalid("oversized", `frame of ${frame.length} characters exceeds ${MAX_FRAME_BYTES}`);
   }
@@ -103,7 +113,7 @@ export function parseTradeFrame(frame: string, subscribed: ReadonlySet<string>):
     payload = parsed.data;
     raw = combinedPayloadText(frame, stream, Object.keys(parsed).length);
   }
-  const result = validateTrade(payload, subscribed, { stream, requireEventTime: true });
+  const result = validateTrade(payload, subscribed, { stream, requireEventTime: true, market });
   return result.kind === "trade" && raw !== undefined ? { ...result, raw } : result;
 }
 
@@ -123,6 +133,11 @@ export interface TradeOrigin {
   stream?: string | undefined;
   /** Stream trades carry `E`; trades recovered over REST have none. */
   requireEventTime?: boolean;
+  /**
+   * The market the payload must belong to: spot trades carry `M` and no `X`, USDⓈ-M futures trades the opposite,
+   * in ms. Undefined checks neither (a reader of envelopes of any market).
+   */
+  market?: Market | undefined;
 }
 
 /** Validates a trade payload already decoded from JSON; `subscribed` undefined accepts any symbol. */
@@ -131,7 +146,7 @@ export function validateTrade(
   subscribed: ReadonlySet<string> | undefined,
   origin: TradeOrigin = {},
 ): FrameResult {
-  const { stream, requireEventTime = false } = origin;
+  const { stream, requireEventTime = false, market } = origin;
   const event = payload.e;
   if (typeof event === "string" && CONTROL_EVENTS.has(event)) return { kind: "control", event };
   if (event === undefined) return invalid("missing_field", "e is missing");
@@ -142,7 +157,7 @@ export function validateTrade(
     if (payload[field] === undefined) return invalid("missing_field", `${field} is missing`);
     if (payload[field] === null) return invalid("wrong_type", `${field} is null`);
   }
-  const { s, t, p, q, T, m, E, M } = payload;
+  const { s, t, p, q, T, m, E, M, X } = payload;
   if (typeof s !== "string") return invalid("wrong_type", `s must be a string, got ${describe(s)}`);
   if (!SYMBOL.test(s)) return invalid("invalid_symbol", `symbol ${JSON.stringify(s.slice(0, 64))} is not 2-20 A-Z0-9`);
   const symbol = s;
@@ -159,6 +174,18 @@ export function validateTrade(
   if (E !== undefined && !isTime(E)) return fail("wrong_type", `E must be a time in ms or µs, got ${describe(E)}`);
   if (typeof m !== "boolean") return fail("wrong_type", `m must be a boolean, got ${describe(m)}`);
   if (M !== undefined && typeof M !== "boolean") return fail("wrong_type", `M must be a boolean, got ${describe(M)}`);
+  const wrongMarket = marketMismatch(market, M, X);
+  if (wrongMarket !== undefined) return fail("wrong_market", wrongMarket);
+  if (X !== undefined && !(FUTURES_TRADE_TYPES as readonly unknown[]).includes(X)) {
+    return fail("wrong_type", `X must be one of ${FUTURES_TRADE_TYPES.join(", ")}, got ${describe(X)}`);
+  }
+  if (market === "usdm") {
+    for (const [field, time] of [["T", T], ["E", E]] as const) {
+      if (time !== undefined && timeUnitOf(time as number) === "us") {
+        return fail("wrong_type", `${field} must be a time in ms on USDⓈ-M futures, got ${describe(time)}`);
+      }
+    }
+  }
 
   for (
     const [field, value, nonPositive] of [
@@ -178,6 +205,19 @@ export function validateTrade(
     if (/^[0.]+$/.test(value)) return fail(nonPositive, `${field} is ${value}`);
   }
   return { kind: "trade", trade: payload as unknown as TradePayload };
+}
+
+/**
+ * Why a payload belongs to the other market, or undefined. Spot: `X` shows a futures frame (a spot frame without
+ * `M` stays accepted, as REST-healed spot trades may lack it). usdm: `M`, or a missing `X`, shows a spot frame.
+ */
+function marketMismatch(market: Market | undefined, M: unknown, X: unknown): string | undefined {
+  if (market === "spot" && X !== undefined) return "X is present: a USDⓈ-M futures trade on a spot connection";
+  if (market === "usdm") {
+    if (M !== undefined) return "M is present: a spot trade on a USDⓈ-M futures connection";
+    if (X === undefined) return "X is missing: not a USDⓈ-M futures trade";
+  }
+  return undefined;
 }
 
 /** `ms` or `us`: the exchange sends µs only when asked, and µs values are 1000× larger. */

@@ -5,16 +5,17 @@
  */
 import type { Admin, ITopicConfig } from "kafkajs";
 import type { TopicConfig } from "../config.ts";
+import { marketProfile, MARKETS } from "../market.ts";
 
-/** Valid trades, in the versioned envelope. */
-export const TRADES_TOPIC = "crypto.trades.v1";
+/** Valid spot trades, in the versioned envelope (each market has its own: see `marketProfile`). */
+export const TRADES_TOPIC = marketProfile("spot").tradesTopic;
 
-/** Events that failed validation or decoding, with the reason and the raw payload. */
-export const DLQ_TOPIC = "crypto.trades.dlq.v1";
+/** Spot events that failed validation or decoding, with the reason and the raw payload. */
+export const DLQ_TOPIC = marketProfile("spot").dlqTopic;
 
 const HOUR_MS = 3_600_000;
 
-/** The topics to create, with every config this project manages. */
+/** The topics to create, every market's trades and DLQ topic (spot's first), with every config this project manages. */
 export function topicSpecs(config: TopicConfig): ITopicConfig[] {
   const spec = (topic: string, retentionHours: number): ITopicConfig => ({
     topic,
@@ -29,7 +30,10 @@ export function topicSpecs(config: TopicConfig): ITopicConfig[] {
       { name: "message.timestamp.type", value: "LogAppendTime" },
     ],
   });
-  return [spec(TRADES_TOPIC, config.retentionHours), spec(DLQ_TOPIC, config.dlqRetentionHours)];
+  return MARKETS.flatMap((market) => {
+    const profile = marketProfile(market);
+    return [spec(profile.tradesTopic, config.retentionHours), spec(profile.dlqTopic, config.dlqRetentionHours)];
+  });
 }
 
 /** What {@link ensureTopics} did to each topic. */

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
   ConfigError,
+  loadApiKey,
   loadExchangeConfig,
   loadKafkaConfig,
   loadMetricsPort,
+  loadProducerConfig,
   loadStorageConfig,
   loadSupervisorConfig,
   loadTopicConfig,
@@ -116,5 +118,55 @@ Deno.test("loadMetricsPort() reads the port, 0 meaning no metrics, and refuses o
   assert.equal(loadMetricsPort(env({ PRODUCER_METRICS_PORT: "0" }), "PRODUCER_METRICS_PORT"), undefined);
   assert.throws(() => loadMetricsPort(env({ PRODUCER_METRICS_PORT: "70000" }), "PRODUCER_METRICS_PORT"), {
     message: 'PRODUCER_METRICS_PORT="70000" is invalid: expected a whole number from 0 to 65535',
+  });
+});
+
+Deno.test("MARKET=usdm: URLs, state path and metrics port default to the futures profile; set values win", () => {
+  const spot = loadExchangeConfig(env());
+  assert.equal(spot.market, "spot");
+  const usdm = loadExchangeConfig(env({ MARKET: "usdm" }));
+  assert.equal(usdm.market, "usdm");
+  assert.equal(usdm.wsUrl.href, "wss://fstream.binance.com/public");
+  assert.equal(usdm.restUrl.href, "https://fapi.binance.com/");
+  const local = loadExchangeConfig(env({ MARKET: "usdm", BINANCE_WS_URL: "ws://127.0.0.1:1" }));
+  assert.equal(local.wsUrl.href, "ws://127.0.0.1:1/");
+  assert.equal(loadProducerConfig(env()).statePath, "data/producer/state.json");
+  assert.equal(loadProducerConfig(env({ MARKET: "usdm" })).statePath, "data/producer/state-usdm.json");
+  assert.equal(
+    loadProducerConfig(env({ MARKET: "usdm", PRODUCER_STATE_PATH: "data/producer/x.json" })).statePath,
+    "data/producer/x.json",
+  );
+  assert.equal(loadMetricsPort(env(), "PRODUCER_METRICS_PORT", "spot"), 9464);
+  assert.equal(loadMetricsPort(env(), "PRODUCER_METRICS_PORT", "usdm"), 9466);
+  assert.equal(loadMetricsPort(env({ PRODUCER_METRICS_PORT: "0" }), "PRODUCER_METRICS_PORT", "usdm"), undefined);
+  assert.throws(() => loadExchangeConfig(env({ MARKET: "coinm" })), { message: /^MARKET="coinm" is invalid/ });
+});
+
+Deno.test("loadApiKey() prefers the trimmed key file and fails fast naming the path, never the key", () => {
+  const files = new Map([["data/secrets/key", " abc123\n"], ["data/secrets/empty", "\n"]]);
+  const read = (path: string) => {
+    const text = files.get(path);
+    if (text === undefined) throw new Deno.errors.NotFound(path);
+    return text;
+  };
+  assert.equal(loadApiKey(env(), read), undefined);
+  assert.equal(loadApiKey(env({ BINANCE_API_KEY: "fromenv" }), read), "fromenv");
+  assert.equal(
+    loadApiKey(env({ BINANCE_API_KEY_FILE: "data/secrets/key", BINANCE_API_KEY: "fromenv" }), read),
+    "abc123",
+  );
+  assert.throws(() => loadApiKey(env({ BINANCE_API_KEY_FILE: "data/secrets/missing" }), read), {
+    name: "ConfigError",
+    message:
+      'BINANCE_API_KEY_FILE="data/secrets/missing" is invalid: expected a readable file holding the API key, but it does not exist',
+  });
+  assert.throws(() => loadApiKey(env({ BINANCE_API_KEY_FILE: "data/secrets/empty" }), read), {
+    message: /^BINANCE_API_KEY_FILE="data\/secrets\/empty" is invalid: .*it is empty$/,
+  });
+  const denied = () => {
+    throw new Deno.errors.NotCapable('Requires read access to "/etc/key"');
+  };
+  assert.throws(() => loadApiKey(env({ BINANCE_API_KEY_FILE: "/etc/key" }), denied), {
+    message: /^BINANCE_API_KEY_FILE="\/etc\/key" is invalid: .*keep it under data\/secrets\/\)$/,
   });
 });

@@ -54,3 +54,46 @@ Deno.test("tradeFromRest() maps a historicalTrades row to the stream shape", () 
     { e: "trade", s: "BTCUSDT", t: 7, p: "1.10000000", q: "2.00000000", T: 9, m: false, M: true },
   );
 });
+
+const FUTURES_TRADE = {
+  e: "trade" as const,
+  E: 1700000000123,
+  T: 1700000000120,
+  s: "BTCUSDT",
+  t: 42,
+  p: "37000.1",
+  q: "0.001",
+  X: "MARKET",
+  m: true,
+};
+
+Deno.test("tradeMessage() on usdm adds the market right after the source", () => {
+  const raw = JSON.stringify(FUTURES_TRADE);
+  assert.equal(
+    tradeMessage(FUTURES_TRADE, 1700000000200, false, raw, { market: "usdm" }).value,
+    '{"schema_version":1,"source":"binance","market":"usdm","time_unit":"ms","ingested_at_ms":1700000000200,' +
+      `"backfilled":false,"trade":${raw}}`,
+  );
+});
+
+Deno.test("tradeMessage() carries source_prev_id for a healed trade, and spot stays as it was", () => {
+  const value = tradeMessage(FUTURES_TRADE, 5, true, undefined, { market: "usdm", sourcePrevId: 40 }).value;
+  assert.equal(
+    value,
+    '{"schema_version":1,"source":"binance","market":"usdm","time_unit":"ms","ingested_at_ms":5,"backfilled":true,' +
+      `"source_prev_id":40,"trade":${JSON.stringify(FUTURES_TRADE)}}`,
+  );
+  assert.equal(JSON.parse(value).source_prev_id, 40);
+  assert.equal(
+    tradeMessage(TRADE, 1700000000200, false, undefined, { market: "spot" }).value,
+    tradeMessage(TRADE, 1700000000200, false).value,
+    "spot: byte for byte the envelope it always was",
+  );
+});
+
+Deno.test("tradeFromRest() on usdm marks the trade MARKET and gives it no M", () => {
+  assert.deepEqual(
+    tradeFromRest("BTCUSDT", { id: 7, price: "1.1", qty: "0.002", time: 9, isBuyerMaker: false }, "usdm"),
+    { e: "trade", s: "BTCUSDT", t: 7, p: "1.1", q: "0.002", T: 9, m: false, X: "MARKET" },
+  );
+});

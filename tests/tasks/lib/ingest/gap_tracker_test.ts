@@ -72,3 +72,19 @@ Deno.test("GapTracker.extend() turns ids the exchange reports beyond the highest
   assert.equal(tracker.observe("BTCUSDT", 14, 0).decision, "publish");
   assert.deepEqual(tracker.gaps("BTCUSDT"), [{ from: 13, to: 13, firstSeenMs: 5 }]);
 });
+
+Deno.test("GapTracker.confirmAbsent() closes ids the source does not have, splitting gaps, and counts them", () => {
+  const tracker = new GapTracker();
+  tracker.observe("BTCUSDT", 1, 0);
+  tracker.observe("BTCUSDT", 10, 3); // 2-9 missing
+  assert.equal(tracker.confirmAbsent("BTCUSDT", 4, 5), 2);
+  assert.deepEqual(tracker.gaps("BTCUSDT"), [{ from: 2, to: 3, firstSeenMs: 3 }, { from: 6, to: 9, firstSeenMs: 3 }]);
+  assert.equal(tracker.confirmAbsent("BTCUSDT", 4, 5), 0, "already closed");
+  assert.equal(tracker.confirmAbsent("BTCUSDT", 0, 100), 6);
+  assert.deepEqual(tracker.gaps("BTCUSDT"), []);
+  assert.equal(tracker.idsAbsent(), 8);
+  assert.equal(tracker.stats().idsHealed, 0, "absent is not healed");
+  assert.equal(tracker.stats().gapsAbandoned, 0, "nor abandoned");
+  assert.equal(GapTracker.restore(JSON.parse(JSON.stringify(tracker.snapshot()))).idsAbsent(), 8);
+  assert.equal("idsAbsent" in new GapTracker().snapshot(), false, "a spot state file stays as it was");
+});

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
+  DLQ_REASONS,
   type FrameResult,
   MAX_FRAME_BYTES,
   parseTradeFrame,
   timeUnitOf,
+  validateTrade,
 } from "../../../../tasks/lib/ingest/trade_event.ts";
 import { TRADE } from "../../../helpers/fixtures.ts";
 
@@ -86,4 +88,60 @@ Deno.test("parseTradeFrame() accepts historical and microsecond times", () => {
   );
   assert.equal(timeUnitOf(1_735_689_600_010_866), "us");
   assert.equal(timeUnitOf(1_735_689_600_010), "ms");
+});
+
+const FUTURES_TRADE = {
+  e: "trade",
+  E: 1700000000123,
+  T: 1700000000120,
+  s: "BTCUSDT",
+  t: 42,
+  p: "37000.1",
+  q: "0.001",
+  X: "MARKET",
+  m: true,
+};
+const futuresFrame = (overrides: Record<string, unknown>) => JSON.stringify({ ...FUTURES_TRADE, ...overrides });
+
+Deno.test("parseTradeFrame() on spot sends a futures trade (it has X) to the DLQ as wrong_market", () => {
+  const result = parseTradeFrame(futuresFrame({}), SUBSCRIBED);
+  assert.equal(reasonOf(result), "wrong_market");
+  assert.match(result.kind === "invalid" ? result.detail : "", /^X is present/);
+  assert.equal(reasonOf(parseTradeFrame(frame({ X: "MARKET" }), SUBSCRIBED)), "wrong_market", "even with M");
+  assert.equal(reasonOf(parseTradeFrame(frame({ M: undefined }), SUBSCRIBED)), "trade", "no M, no X: as before");
+});
+
+Deno.test("parseTradeFrame() on usdm accepts each futures trade type and keeps the text", () => {
+  for (const type of ["MARKET", "INSURANCE_FUND", "ADL", "NA"]) {
+    const text = futuresFrame({ X: type });
+    assert.deepEqual(parseTradeFrame(text, SUBSCRIBED, "usdm"), {
+      kind: "trade",
+      trade: { ...FUTURES_TRADE, X: type },
+      raw: text,
+    });
+  }
+});
+
+Deno.test("parseTradeFrame() on usdm sends spot trades and bad trade types to the DLQ", () => {
+  const cases: [string, string, RegExp][] = [
+    [JSON.stringify(TRADE), "wrong_market", /^M is present/],
+    [futuresFrame({ M: true }), "wrong_market", /^M is present/],
+    [futuresFrame({ X: undefined }), "wrong_market", /^X is missing/],
+    [futuresFrame({ X: "LIQUIDATION" }), "wrong_type", /^X must be one of MARKET, INSURANCE_FUND, ADL, NA/],
+    [futuresFrame({ X: 1 }), "wrong_type", /^X must be one of/],
+    [futuresFrame({ T: 1_735_689_600_010_866, E: 1_735_689_600_010_900 }), "wrong_type", /ms on USDⓈ-M/],
+  ];
+  for (const [input, reason, detail] of cases) {
+    const result = parseTradeFrame(input, SUBSCRIBED, "usdm");
+    assert.equal(reasonOf(result), reason, input);
+    assert.match(result.kind === "invalid" ? result.detail : "", detail, input);
+    assert.equal(result.kind === "invalid" && result.symbol, "BTCUSDT");
+  }
+});
+
+Deno.test("validateTrade() without a market checks neither market's fields (envelope readers)", () => {
+  assert.equal(validateTrade({ ...FUTURES_TRADE }, undefined).kind, "trade");
+  assert.equal(validateTrade({ ...TRADE }, undefined).kind, "trade");
+  assert.equal(reasonOf(validateTrade({ ...FUTURES_TRADE, X: "FOO" }, undefined)), "wrong_type");
+  assert.ok(DLQ_REASONS.includes("wrong_market"));
 });

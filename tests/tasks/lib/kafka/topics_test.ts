@@ -24,3 +24,16 @@ Deno.test("topicSpecs() keeps -1 retention as forever", () => {
   const [trades] = topicSpecs(loadTopicConfig(new Map([["KAFKA_RETENTION_HOURS", "-1"]])));
   assert.equal(trades?.configEntries?.find((e) => e.name === "retention.ms")?.value, "-1");
 });
+
+Deno.test("topicSpecs() describes every market's topics with the same configs", () => {
+  const specs = topicSpecs(loadTopicConfig(new Map()));
+  assert.deepEqual(specs.map((s) => s.topic), [
+    "crypto.trades.v1",
+    "crypto.trades.dlq.v1",
+    "crypto.trades.usdm.v1",
+    "crypto.trades.usdm.dlq.v1",
+  ]);
+  assert.deepEqual(specs[2]?.configEntries, specs[0]?.configEntries);
+  assert.deepEqual(specs[3]?.configEntries, specs[1]?.configEntries);
+  assert.equal(specs[2]?.numPartitions, specs[0]?.numPartitions);
+});
