@@ -1,7 +1,7 @@
 /**
  * `deno task import`: the exchange's public trade archive (BINANCE_DATA_URL, data.binance.vision) into the lake,
  * exactly once, checked against each file's .CHECKSUM; `--fill-gaps` imports just the days that heal the lake's
- * trade-id gaps.
+ * trade-id gaps. `--market usdm` (or MARKET=usdm) reads the USDⓈ-M futures archive into LAKE_DIR/_usdm.
  *
  * Permissions: net to the archive host and loopback; read and write the lake and the download cache (data/archive);
  * ffi for DuckDB, confined to those two folders.
@@ -11,6 +11,7 @@ import { runTask, shutdownSignal, TaskError, UsageError } from "./lib/cli.ts";
 import { IMPORT_USAGE, parseImportArgs } from "./lib/lake/archive/import_args.ts";
 import { type DayResult, ImportRunningError, runImport } from "./lib/lake/archive/import_run.ts";
 import { TerminalProgress } from "./lib/lake/archive/progress.ts";
+import { marketLakeDir } from "./lib/market.ts";
 
 async function main(): Promise<number> {
   const today = new Date().toISOString().slice(0, 10);
@@ -23,13 +24,13 @@ async function main(): Promise<number> {
   let results: DayResult[];
   try {
     results = await runImport({
-      market: "spot",
+      market: args.market,
       symbols: args.symbols,
       days: args.days,
       fillGaps: args.fillGaps,
       gapBounds: args.gapBounds,
       force: args.force,
-      lakeDir: args.lakeDir,
+      lakeDir: marketLakeDir(args.lakeDir, args.market),
       cacheDir: args.cacheDir,
       baseUrl: args.baseUrl,
       stallTimeoutMs: args.stallTimeoutMs,

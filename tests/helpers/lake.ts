@@ -4,6 +4,7 @@ import { decodeDlqRecord } from "../../tasks/lib/lake/dlq/dlq_decode.ts";
 import { DlqWriter } from "../../tasks/lib/lake/dlq/dlq_writer.ts";
 import { LakeWriter } from "../../tasks/lib/lake/writing/parquet_writer.ts";
 import { hivePartitionOf } from "../../tasks/lib/lake/storage/partition.ts";
+import type { FuturesTradeType } from "../../tasks/lib/market.ts";
 
 /** A trade as a test states it; everything else gets a sensible default. */
 export interface FixtureTrade {
@@ -22,6 +23,10 @@ export interface FixtureTrade {
   backfilled?: boolean;
   /** The producer of a v2 envelope. Unset: a v1 envelope, which has no producer_id. */
   producerId?: string;
+  /** A futures trade's type (`X`): its best-match flag is then null, as on futures. Unset: a spot trade. */
+  tradeType?: FuturesTradeType;
+  /** The envelope's `source_prev_id` (a healed trade). Unset: none. */
+  sourcePrevId?: number;
 }
 
 /** The lake row of a fixture trade at Kafka `offset`. */
@@ -36,7 +41,9 @@ export function lakeRow(trade: FixtureTrade, offset: number, kafkaPartition = 0)
     eventTimeUs: trade.backfilled ? null : tradeTimeUs + 2000,
     timeUnit: trade.microsecondsPastMs === undefined ? "ms" : "us",
     isBuyerMaker: trade.buyerMaker ?? false,
-    isBestMatch: true,
+    isBestMatch: trade.tradeType === undefined ? true : null,
+    ...(trade.tradeType === undefined ? {} : { tradeType: trade.tradeType }),
+    ...(trade.sourcePrevId === undefined ? {} : { sourcePrevTradeId: trade.sourcePrevId }),
     ingestedAtMs: trade.timeMs + (trade.ingestDelayMs ?? 50),
     isBackfilled: trade.backfilled ?? false,
     schemaVersion: trade.producerId === undefined ? 1 : 2,
@@ -47,7 +54,7 @@ export function lakeRow(trade: FixtureTrade, offset: number, kafkaPartition = 0)
 }
 
 /**
- * Writes `trades` into the lake at `lakeDir` as one flush of Kafka partition `kafkaPartition` starting at
+ * Writes `trades` into the lake at `lakeDir` (a market's dataset: `marketLakeDir(LAKE_DIR, market)`) as one flush of Kafka partition `kafkaPartition` starting at
  * `firstOffset` (one file per hour partition), the way the consumer would.
  */
 export async function writeLake(

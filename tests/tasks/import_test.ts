@@ -743,3 +743,55 @@ Deno.test("import task gives the same lake rows from ms and µs files, with and 
     );
   });
 });
+
+Deno.test("import task --market usdm brings the futures archive into LAKE_DIR/_usdm, MARKET trades whose skipped ids are vouched for", async () => {
+  await withTestPaths(async (paths) => {
+    const days = ["2024-03-04", "2024-03-05"];
+    const options = archiveOptions(paths, {
+      market: "usdm",
+      nonMarketRate: 0.01,
+      symbols: ["BTCUSDT"],
+      archive: { from: days[0]!, to: days[1]!, tradesPerDay: 5_003 },
+    });
+    const resolved = resolveExchangeOptions(options);
+    await withExchange(options, async (exchange) => {
+      const args = ["--market", "usdm", "--symbols", "BTCUSDT", "--from", days[0]!, "--to", days[1]!];
+      // MARKET=spot in the environment: the flag wins.
+      const result = await runDenoTask(["import", ...args], { ...importEnv(paths, exchange), MARKET: "spot" });
+      assertImported(result);
+      const expected = days.flatMap((day) => [...archiveTrades(resolved, "BTCUSDT", day)]);
+      assert.equal(summaryOf(result).trades, expected.length);
+      const usdmLake = join(paths.lake, "_usdm");
+      // The spot dataset's readers see nothing of it.
+      assert.deepEqual(await visibleFiles(paths.lake), []);
+      assert.ok((await visibleFiles(usdmLake)).length > 0);
+      await Deno.stat(join(usdmLake, "_archive_imports", "usdm", "BTCUSDT", `${days[0]}.json`));
+
+      const rows = await query(`
+        select trade_id::varchar as id, trade_type, source_prev_trade_id::varchar as prev, is_best_match::varchar as best,
+          time_unit
+        from ${lakeScan(usdmLake)} order by trade_id`);
+      assert.deepEqual(rows.map((row) => Number(row.id)), expected.map((trade) => trade.id));
+      assert.ok(rows.every((row) => row.trade_type === "MARKET" && row.best === null && row.time_unit === "ms"));
+      // The previous line's id of each day's file; a file's first line has none.
+      const firstOfDay = new Set(days.map((day) => archiveTrades(resolved, "BTCUSDT", day).next().value!.id));
+      rows.forEach((row, i) => {
+        const previous = firstOfDay.has(Number(row.id)) ? null : rows[i - 1]!.id;
+        assert.equal(row.prev, previous, `trade ${row.id}`);
+      });
+      const skips = expected.filter((trade, i) => i > 0 && trade.id - expected[i - 1]!.id > 1).length;
+      assert.ok(skips > 0, "non-market trades leave ids out of the archive");
+
+      // Every skip inside a file is vouched for: --fill-gaps finds nothing but the ids between the two files.
+      const fill = await runDenoTask(["import", "--fill-gaps", "--symbols", "BTCUSDT"], {
+        ...importEnv(paths, exchange),
+        MARKET: "usdm",
+      });
+      assertImported(fill);
+      const lastOfFirstDay = [...archiveTrades(resolved, "BTCUSDT", days[0]!)].at(-1)!.id;
+      const between = [...firstOfDay].some((id) => id - lastOfFirstDay > 1);
+      const said = fill.stdout + fill.stderr;
+      assert.match(said, between ? /gaps in the lake cover/ : /BTCUSDT: no trade-id gap in the lake/, said);
+    });
+  });
+});

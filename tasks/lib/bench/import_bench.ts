@@ -40,6 +40,9 @@ export function importFloorStatement(options: FloorStatement): string {
       '${layout.timeUnit}' as time_unit,
       is_buyer_maker,
       ${bestMatch} as is_best_match,
+      null::varchar as trade_type,
+      -- as the import does: each row names the id listed before it, which proves absences (fct_trade_gaps)
+      lag(id) over (order by id) as source_prev_trade_id,
       null::timestamp as ingested_at,
       make_timestamp(0::bigint) as lake_written_at,
       false as is_backfilled,

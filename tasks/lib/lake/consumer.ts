@@ -1,7 +1,10 @@
 /**
- * The consumer's job from start to shutdown: crypto.trades.v1 → decode → Parquet files in the lake → commit.
- * Records that cannot be decoded go to crypto.trades.dlq.v1 (sent and acknowledged before their offset is
- * committed).
+ * The consumer's job from start to shutdown: one market's trades topic (crypto.trades.v1 for spot) → decode →
+ * Parquet files in that market's dataset (marketLakeDir) → commit. Records that cannot be decoded, or are of another
+ * market, go to the market's DLQ topic (sent and acknowledged before their offset is committed).
+ *
+ * One consumer, group and topic set per market: each group's committed offsets say what one dataset holds, so the
+ * exactly-once clean-up of one market never sees, or removes, the other's files.
  *
  * This thread reads Kafka and buffers raw records; a worker thread decodes each flush and writes its files (see
  * worker_writer.ts) while the next flush fills. This thread then publishes the files and commits, flush after flush
@@ -10,7 +13,7 @@
 import { type Admin, Partitioners } from "kafkajs";
 import type { KafkaConfig } from "../config.ts";
 import { createKafka } from "../kafka/client.ts";
-import { DLQ_TOPIC, TRADES_TOPIC } from "../kafka/topics.ts";
+import { type Market, marketLakeDir, marketProfile } from "../market.ts";
 import { MAX_DLQ_RAW_CHARS, SCHEMA_VERSION } from "../ingest/envelope.ts";
 import type { DeadLetter } from "./decoding/decode.ts";
 import {
@@ -26,15 +29,16 @@ import { LakeWorkerWriter } from "./writing/worker_writer.ts";
 import { type DlqSinkSummary, startDlqSink } from "./dlq/dlq_sink.ts";
 import { type ConsumerMetrics, createConsumerMetrics } from "../metrics.ts";
 
-/** The consumer group whose committed offsets say what the lake holds. */
-export const LAKE_GROUP_ID = "crypto-lake-writer";
+/** The consumer group whose committed offsets say what the spot lake holds (see marketProfile for the others). */
+export const LAKE_GROUP_ID = marketProfile("spot").consumerGroup;
 
 /**
- * The lake consumer group's committed offset (the next offset to read) per partition of crypto.trades.v1; a
+ * The lake consumer group's committed offset (the next offset to read) per partition of `market`'s trades topic; a
  * partition with nothing committed is absent. Everything before these offsets is durable in the lake.
  */
-export async function committedLakeOffsets(admin: Admin): Promise<Map<number, bigint>> {
-  const [topic] = await admin.fetchOffsets({ groupId: LAKE_GROUP_ID, topics: [TRADES_TOPIC] });
+export async function committedLakeOffsets(admin: Admin, market: Market = "spot"): Promise<Map<number, bigint>> {
+  const { consumerGroup, tradesTopic } = marketProfile(market);
+  const [topic] = await admin.fetchOffsets({ groupId: consumerGroup, topics: [tradesTopic] });
   const committed = new Map<number, bigint>();
   for (const { partition, offset } of topic?.partitions ?? []) {
     if (offset !== "-1") committed.set(partition, BigInt(offset));
@@ -45,7 +49,10 @@ export async function committedLakeOffsets(admin: Admin): Promise<Map<number, bi
 /** Everything the consumer needs to run. */
 export interface ConsumerSettings {
   kafka: KafkaConfig;
+  /** LAKE_DIR: the market's dataset is {@link marketLakeDir} of it (spot: this folder itself). */
   lakeDir: string;
+  /** Default: spot. */
+  market?: Market;
   rotation?: Partial<RotationLimits>;
   /** How often a progress line is printed. Default: 5 s. */
   progressEveryMs?: number;
@@ -53,7 +60,7 @@ export interface ConsumerSettings {
   log?: (line: string, level?: "warn" | "error") => void;
   /** Updated as files are written and read when scraped. Default: a fresh registry nobody serves. */
   metrics?: ConsumerMetrics;
-  /** Also write crypto.trades.dlq.v1 into `<lakeDir>/_dlq/` (consumer group crypto-dlq-writer). Default: true. */
+  /** Also write the market's DLQ topic into `<dataset>/_dlq/` (see dlq_sink.ts). Default: true. */
   dlqSink?: boolean;
   /** When the DLQ sink's buffers become files. Default: 10,000 rows or 5 s. */
   dlqRotation?: Partial<RotationLimits>;
@@ -76,13 +83,16 @@ export interface ConsumerSummary {
 /** Runs until `signal` aborts, then writes and commits what is buffered and returns the summary. */
 export async function runConsumer(settings: ConsumerSettings, signal: AbortSignal): Promise<ConsumerSummary> {
   const log = settings.log ?? ((line: string) => console.log(line));
+  const market = settings.market ?? "spot";
+  const { tradesTopic, dlqTopic, consumerGroup } = marketProfile(market);
+  const datasetDir = marketLakeDir(settings.lakeDir, market);
   const metrics = settings.metrics ?? createConsumerMetrics();
   const limits: RotationLimits = { maxRows: 100_000, maxAgeMs: 1000, ...settings.rotation };
   const kafka = createKafka(settings.kafka.brokers, { clientId: "crypto-consumer" });
   // A consumer that died without leaving the group holds its partitions until its session times out: keep that
   // short, so a restart after kill -9 resumes within seconds rather than a minute.
   const consumer = kafka.consumer({
-    groupId: LAKE_GROUP_ID,
+    groupId: consumerGroup,
     allowAutoTopicCreation: false,
     maxBytes: 32 * 2 ** 20,
     sessionTimeout: 10_000,
@@ -101,23 +111,23 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     peakRssBytes: Deno.memoryUsage().rss,
   };
   let lastTradeUs = 0;
-  const writer = await LakeWorkerWriter.open(settings.lakeDir, {
+  const writer = await LakeWorkerWriter.open(datasetDir, {
     deadLetter: async (partition, letter) => {
-      await sendToDlq(dlq, letter, partition);
+      await sendToDlq(dlq, letter, partition, tradesTopic, dlqTopic);
       summary.dlq[letter.reason] = (summary.dlq[letter.reason] ?? 0) + 1;
       metrics.dlqEvents.inc({ reason: letter.reason });
     },
     wroteUpTo: (tradeTimeUs) => {
       lastTradeUs = Math.max(lastTradeUs, tradeTimeUs);
     },
-  });
+  }, market);
   await Promise.all([consumer.connect(), dlq.connect(), admin.connect()]).catch(async (error) => {
     await writer.close();
     throw error;
   });
   const dlqSink = settings.dlqSink === false
     ? undefined
-    : await startDlqSink(kafka, admin, { lakeDir: settings.lakeDir, rotation: settings.dlqRotation, log });
+    : await startDlqSink(kafka, admin, { lakeDir: datasetDir, market, rotation: settings.dlqRotation, log });
   // Partitions this consumer owns; none while the group rebalances, so nothing is published that the next owner
   // might not know of. kafkajs announces a rebalance before it rejoins, and another consumer can only be given a
   // partition once this one has rejoined.
@@ -127,7 +137,7 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   const sink = new LakeSink<RawRecord>(
     writer,
     async (partition, offset) => {
-      await consumer.commitOffsets([{ topic: TRADES_TOPIC, partition, offset: String(offset) }]);
+      await consumer.commitOffsets([{ topic: tradesTopic, partition, offset: String(offset) }]);
     },
     limits,
     owns,
@@ -162,7 +172,7 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
       // Flushes started after the failed one were abandoned: their partitions are read again too.
       const rewind = (rewinds: Rewind[]) => {
         for (const { partition, resumeOffset } of rewinds) {
-          if (owns(partition)) consumer.seek({ topic: TRADES_TOPIC, partition, offset: String(resumeOffset) });
+          if (owns(partition)) consumer.seek({ topic: tradesTopic, partition, offset: String(resumeOffset) });
         }
       };
       if (error instanceof OwnershipLostError) {
@@ -189,25 +199,25 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     rebalancing = true;
   });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    const assigned = new Set(payload.memberAssignment[TRADES_TOPIC] ?? []);
+    const assigned = new Set(payload.memberAssignment[tradesTopic] ?? []);
     void serially(async () => {
       await sink.dropAll();
       owned.clear();
       rebalancing = false;
-      const committed = await committedLakeOffsets(admin);
+      const committed = await committedLakeOffsets(admin, market);
       for (const partition of assigned) {
         owned.add(partition);
         const offset = committed.get(partition);
         const removed = await removeUncommitted(writer.lakeDir, partition, offset ?? 0n);
         summary.removedUncommitted += removed.length;
         if (removed.length > 0) log(`removed ${removed.length} uncommitted files of partition ${partition}`);
-        if (offset !== undefined) consumer.seek({ topic: TRADES_TOPIC, partition, offset: String(offset) });
+        if (offset !== undefined) consumer.seek({ topic: tradesTopic, partition, offset: String(offset) });
       }
     });
   });
 
   let lagMessages = 0;
-  await consumer.subscribe({ topic: TRADES_TOPIC, fromBeginning: true });
+  await consumer.subscribe({ topic: tradesTopic, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
     // Offsets are resolved one by one, and a batch made stale by a rewind is left alone.
@@ -260,7 +270,7 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   log("shutting down: writing and committing what is buffered");
   clearInterval(ageTimer);
   clearInterval(progress);
-  consumer.pause([{ topic: TRADES_TOPIC }]);
+  consumer.pause([{ topic: tradesTopic }]);
   await serially(() => flush(true)).catch((error) => {
     if (!(error instanceof FlushError)) throw error;
     summary.unwrittenPartitions.push(...error.rewinds.map((rewind) => rewind.partition));
@@ -280,6 +290,8 @@ async function sendToDlq(
   producer: ReturnType<ReturnType<typeof createKafka>["producer"]>,
   { raw, reason, detail, kafkaOffset: offset }: DeadLetter,
   partition: number,
+  tradesTopic: string,
+  dlqTopic: string,
 ): Promise<void> {
   const record = {
     schema_version: SCHEMA_VERSION,
@@ -290,10 +302,10 @@ async function sendToDlq(
     raw_length: raw.length,
     raw_truncated: raw.length > MAX_DLQ_RAW_CHARS,
     symbol: null,
-    source: { topic: TRADES_TOPIC, partition, offset: String(offset) },
+    source: { topic: tradesTopic, partition, offset: String(offset) },
   };
   await producer.send({
-    topic: DLQ_TOPIC,
+    topic: dlqTopic,
     acks: -1,
     messages: [{ key: null, value: JSON.stringify(record), headers: { reason, stage: "consumer" } }],
   });

@@ -2,13 +2,15 @@
  * Which files of the exchange's public trade archive (data.binance.vision) cover a range of days, and where they are.
  * Pure.
  *
- * Layout: `<base>/data/spot/<daily|monthly>/trades/<SYMBOL>/<SYMBOL>-trades-<YYYY-MM-DD | YYYY-MM>.zip`, each with a
- * `.zip.CHECKSUM` beside it. A calendar month asked for whole is one monthly file (one request instead of up to 31);
+ * Layout: `<base>/data/<spot | futures/um>/<daily|monthly>/trades/<SYMBOL>/<SYMBOL>-trades-<YYYY-MM-DD | YYYY-MM>.zip`,
+ * each with a `.zip.CHECKSUM` beside it. A calendar month asked for whole is one monthly file (one request instead of up to 31);
  * any other day is its daily file.
  */
 
-/** The market whose archive is read. Spot today; the futures issue adds `futures/um`. */
-export type ArchiveMarket = "spot";
+import { type Market, marketProfile } from "../../market.ts";
+
+/** The market whose archive is read: its profile names the archive's path (`spot`, `futures/um`). */
+export type ArchiveMarket = Market;
 
 /** One zip of the archive. */
 export interface ArchiveFile {
@@ -79,7 +81,7 @@ export function zipName(file: ArchiveFile): string {
 
 /** The file's path below the archive's base URL (and below the download cache). */
 export function archivePath(file: ArchiveFile): string {
-  return `data/${file.market}/${file.period}/trades/${file.symbol}/${zipName(file)}`;
+  return `data/${marketProfile(file.market).archivePath}/${file.period}/trades/${file.symbol}/${zipName(file)}`;
 }
 
 /** The zip's URL under `baseUrl` (e.g. `https://data.binance.vision`). */

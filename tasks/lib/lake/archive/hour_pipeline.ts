@@ -17,6 +17,11 @@ export interface HourPart {
   hour: number;
   /** Every id up to the end of the part went up: each is in the part once. */
   idsIncreasing: boolean;
+  /**
+   * The id of the file's line just before the part's first (the last of the part before), while every id up to it
+   * went up; null for the first part, and once ids did not.
+   */
+  previousId: number | null;
 }
 
 /** Converts one part on connection `slot` (0 … concurrency − 1, one part at a time each); false when refused. */
@@ -35,6 +40,8 @@ export class HourPartSink implements CsvSink {
   #splitter: HourSplitter | undefined;
   #file: Deno.FsFile | undefined;
   #hour: number | undefined;
+  /** The id of the last line written, or null when unknown. */
+  #lastId: number | null = null;
   #waiting: HourPart[] = [];
   #freeSlots: number[];
   readonly #running = new Set<Promise<void>>();
@@ -107,9 +114,11 @@ export class HourPartSink implements CsvSink {
         const path = join(this.workDir, partName(this.baseName, this.parts.length));
         this.#file = await Deno.open(path, { write: true, create: true, truncate: true });
         this.#hour = piece.hour;
-        this.parts.push({ path, hour: piece.hour, idsIncreasing: false });
+        const previousId = scan.idsIncreasing ? this.#lastId : null;
+        this.parts.push({ path, hour: piece.hour, idsIncreasing: false, previousId });
       }
       for (let at = 0; at < piece.bytes.length;) at += await this.#file.write(piece.bytes.subarray(at));
+      this.#lastId = lastLineId(piece.bytes);
     }
   }
 
@@ -153,6 +162,24 @@ export class HourPartSink implements CsvSink {
   async #idle(): Promise<void> {
     while (this.#running.size > 0) await Promise.all(this.#running);
   }
+}
+
+const COMMA = 0x2c;
+const DIGIT_0 = 0x30;
+
+/** The id (first field) of the last line of `bytes` (whole lines), or null when it is not a whole number. */
+export function lastLineId(bytes: Uint8Array): number | null {
+  let end = bytes.length;
+  while (end > 0 && (bytes[end - 1] === NEWLINE || bytes[end - 1] === 0x0d)) end--;
+  const start = bytes.lastIndexOf(NEWLINE, end - 1) + 1;
+  let id = 0;
+  let digits = 0;
+  for (let at = start; at < end && bytes[at] !== COMMA; at++) {
+    const digit = bytes[at]! - DIGIT_0;
+    if (digit < 0 || digit > 9 || ++digits > 16) return null;
+    id = id * 10 + digit;
+  }
+  return digits === 0 || !Number.isSafeInteger(id) ? null : id;
 }
 
 function partName(baseName: string, index: number): string {

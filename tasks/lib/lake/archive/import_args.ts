@@ -4,15 +4,19 @@
  */
 import { parseArgs } from "node:util";
 import { UsageError, wholeNumberFlag } from "../../cli.ts";
-import { type Env, parsePath, parseSymbols, parseUrl, SETTINGS } from "../../config.ts";
+import { type Env, loadMarket, parsePath, parseSymbols, parseUrl, SETTINGS } from "../../config.ts";
+import { isMarket, type Market } from "../../market.ts";
 import { daysBetween, isDay } from "./archive_files.ts";
 
 export const IMPORT_USAGE = "usage: deno task import --symbols BTCUSDT,ETHUSDT --from 2024-08-01 [--to 2024-08-09] " +
-  "[--fill-gaps] [--force] [--stall-timeout S]   (--fill-gaps: --from/--to are optional bounds)";
+  "[--market spot|usdm (default: env MARKET, else spot)] [--fill-gaps] [--force] [--stall-timeout S]   " +
+  "(--fill-gaps: --from/--to are optional bounds)";
 
 /** Everything the import needs, decided. */
 export interface ImportArgs {
   help: boolean;
+  /** `--market`, else MARKET: whose archive is read, and whose dataset (marketLakeDir) it goes into. */
+  market: Market;
   symbols: string[];
   /** The days asked for; empty with --fill-gaps, whose bounds are `gapBounds`. */
   days: string[];
@@ -28,12 +32,16 @@ export interface ImportArgs {
 /** Most days one run may ask for (ten years), so a typo in a year fails fast instead of queueing 300,000 files. */
 const MAX_DAYS = 3660;
 
-/** Parses the flags and the `BINANCE_DATA_URL`, `LAKE_DIR` and `ARCHIVE_CACHE_DIR` settings; `today` is UTC. */
+/**
+ * Parses the flags and the `MARKET`, `BINANCE_DATA_URL`, `LAKE_DIR` and `ARCHIVE_CACHE_DIR` settings; `today` is
+ * UTC.
+ */
 export function parseImportArgs(args: readonly string[], env: Env, today: string): ImportArgs {
   const { values } = parseArgs({
     args: [...args],
     options: {
       symbols: { type: "string" },
+      market: { type: "string" },
       from: { type: "string" },
       to: { type: "string" },
       "fill-gaps": { type: "boolean", default: false },
@@ -53,7 +61,12 @@ export function parseImportArgs(args: readonly string[], env: Env, today: string
     lakeDir: parsePath("LAKE_DIR", env.get("LAKE_DIR") || SETTINGS.LAKE_DIR.default),
     cacheDir: parsePath("ARCHIVE_CACHE_DIR", env.get("ARCHIVE_CACHE_DIR") || SETTINGS.ARCHIVE_CACHE_DIR.default),
   };
-  const base = { fillGaps: values["fill-gaps"], force: values.force, ...settings };
+  const flagMarket = values.market?.trim().toLowerCase();
+  if (flagMarket !== undefined && !isMarket(flagMarket)) {
+    throw new UsageError(`Cannot use --market "${values.market}": expected spot or usdm (USDⓈ-M futures)`);
+  }
+  const market = flagMarket ?? loadMarket(env);
+  const base = { market, fillGaps: values["fill-gaps"], force: values.force, ...settings };
   const stallTimeoutMs = wholeNumberFlag("stall-timeout", values["stall-timeout"] ?? "30", 1, 3600) * 1000;
   if (values.help) return { help: true, symbols: [], days: [], gapBounds: {}, stallTimeoutMs, ...base };
   if (values.symbols === undefined) throw new UsageError(`Missing --symbols: ${IMPORT_USAGE}`);

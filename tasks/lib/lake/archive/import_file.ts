@@ -77,6 +77,8 @@ export async function importArchiveFile(
   const writtenAtMs = context.nowMs();
   const run = (sql: string) => context.duckdb.connection.run(sql);
   const baseName = name.replace(/\.zip$/, "");
+  // The futures archive lists only order-book trades (the stream's others are off the archive and REST).
+  const tradeType = file.market === "usdm" ? "MARKET" : undefined;
   await removeLeftoverParts(context.workDir, baseName);
   // Each hour is converted into its own file as soon as it is inflated, while the next one is (hour_pipeline.ts), on
   // connections of their own.
@@ -97,6 +99,8 @@ export async function importArchiveFile(
         uniqueIds: part.idsIncreasing,
         uniqueIdsOption: UNIQUE_TRADE_IDS_OPTION,
         amounts,
+        tradeType,
+        previousId: part.previousId,
         timeRange: [Math.max(low, part.hour * unitsPerHour), Math.min(high, (part.hour + 1) * unitsPerHour)],
         outputPath: join(dir, "data_0.parquet"),
       });
@@ -148,6 +152,7 @@ export async function importArchiveFile(
           uniqueIds: unzipped.idsIncreasing,
           uniqueIdsOption: UNIQUE_TRADE_IDS_OPTION,
           amounts,
+          tradeType,
         });
       try {
         await run(statement("decimal18"));

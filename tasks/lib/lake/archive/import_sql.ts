@@ -30,6 +30,8 @@ export interface ImportStatement {
   /** Key-value metadata option marking unique ids (unique_ids.ts), when `uniqueIds`. */
   uniqueIdsOption: string;
   amounts: AmountReading;
+  /** Every row's `trade_type`: `MARKET` on futures (their archive lists only those), undefined on spot (null). */
+  tradeType?: string | undefined;
 }
 
 /** How amounts are read: straight into DECIMAL(18, 8) (fast), or as text converted exactly (any size). */
@@ -77,9 +79,20 @@ export interface RowsOptions {
   timeRange?: readonly [number, number];
   /** See {@link readArchiveCsv}. */
   csvBufferBytes?: number;
+  /** See {@link ImportStatement.tradeType}. */
+  tradeType?: string | undefined;
+  /**
+   * The id of the file's line just before these (an hour's part): the first row's `source_prev_trade_id`. Default:
+   * none, for the file's first line.
+   */
+  previousId?: number | null | undefined;
 }
 
-/** The lake rows of the file, checked: the consumer's columns plus `provenance = 'archive'`, and the Hive keys. */
+/**
+ * The lake rows of the file, checked: the consumer's columns plus `provenance = 'archive'`, and the Hive keys. Each
+ * row's `source_prev_trade_id` is the next lower id the file lists (null for its first): the archive lists every trade
+ * it has, so no id in between exists at the source (on futures, the non-market trades it leaves out).
+ */
 export function archiveRowsSelect(
   csvPath: string | readonly string[],
   layout: CsvLayout,
@@ -92,6 +105,9 @@ export function archiveRowsSelect(
   const [low, high] = options.timeRange ?? TIME_RANGES[layout.timeUnit];
   const read = readArchiveCsv(csvPath, layout, amounts, { bufferBytes: options.csvBufferBytes });
   const toUs = layout.timeUnit === "us" ? "" : " * 1000";
+  const previousId = options.previousId ?? null;
+  if (previousId !== null && !Number.isSafeInteger(previousId)) throw new RangeError(`previousId ${previousId}`);
+  const tradeType = options.tradeType === undefined ? "null::varchar" : sqlString(options.tradeType);
   const bestMatch = layout.columns === 7
     ? "case when is_best_match is null then error('is_best_match missing') else is_best_match end"
     : "null::boolean";
@@ -122,6 +138,8 @@ select
   '${layout.timeUnit}' as time_unit,
   is_buyer_maker,
   is_best_match,
+  ${tradeType} as trade_type,
+  coalesce(lag(trade_id) over (order by trade_id), ${previousId ?? "null"})::bigint as source_prev_trade_id,
   null::timestamp as ingested_at,
   make_timestamp(${Math.trunc(writtenAtMs)}::bigint * 1000) as lake_written_at,
   false as is_backfilled,
@@ -138,7 +156,7 @@ from typed`;
 /** The statement: the checked rows, one zstd Parquet file per hour under `outputDir` (Hive folders). */
 export function importStatement(options: ImportStatement): string {
   const { csvPath, layout, pair, writtenAtMs, amounts } = options;
-  const select = archiveRowsSelect(csvPath, layout, pair, writtenAtMs, amounts);
+  const select = archiveRowsSelect(csvPath, layout, pair, writtenAtMs, amounts, { tradeType: options.tradeType });
   const copyOptions = [
     "format parquet",
     "compression zstd",
@@ -156,6 +174,8 @@ export interface HourStatement extends Omit<ImportStatement, "outputDir" | "csvP
   timeRange: readonly [number, number];
   /** Absolute path of the file written (its folders exist). */
   outputPath: string;
+  /** See {@link RowsOptions.previousId}. */
+  previousId?: number | null | undefined;
 }
 
 /**
@@ -177,6 +197,8 @@ export function importHourStatement(options: HourStatement): string {
   const select = archiveRowsSelect([partPath], layout, pair, writtenAtMs, amounts, {
     timeRange,
     csvBufferBytes: HOUR_CSV_BUFFER_BYTES,
+    tradeType: options.tradeType,
+    previousId: options.previousId,
   });
   const constants = `time_unit::enum('${layout.timeUnit}') as time_unit, provenance::enum('archive') as provenance`;
   const copyOptions = [

@@ -8,6 +8,12 @@
 import { DECIMALS, parseUnits } from "../../decimal.ts";
 import type { LakeRow } from "./lake_row.ts";
 import type { HivePartition } from "../storage/partition.ts";
+import { FUTURES_TRADE_TYPES, type FuturesTradeType } from "../../market.ts";
+
+/** A trade type's code in {@link TradeColumns.tradeTypeCodes}: 0 for none (spot), else 1 + its index. */
+export function tradeTypeCode(tradeType: FuturesTradeType | undefined): number {
+  return tradeType === undefined ? 0 : FUTURES_TRADE_TYPES.indexOf(tradeType) + 1;
+}
 
 const TWO_TO_32 = 4_294_967_296;
 const CHAR_0 = 0x30;
@@ -65,13 +71,23 @@ export class TradeColumns {
   readonly backfilled: Uint8Array;
   readonly schemaVersions: Int32Array;
   readonly producerIds: (string | null)[] = [];
+  /** See {@link tradeTypeCode}: a byte a row, because strings are set one by one. */
+  readonly tradeTypeCodes: Uint8Array;
+  readonly sourcePrevTradeIds: Float64Array;
+  readonly hasSourcePrevTradeId: Uint8Array;
   readonly kafkaOffsets: BigInt64Array;
   /** Index into {@link partitions} of each row. */
   readonly partitionIndexes: Int32Array;
   /** The Hive partitions the rows fall in, in order of first appearance. */
   readonly partitions: HivePartition[] = [];
   /** Rows without an event time, without a best-match flag, and with a producer id. */
-  readonly counts = { withoutEventTime: 0, withoutBestMatch: 0, withProducerId: 0 };
+  readonly counts = {
+    withoutEventTime: 0,
+    withoutBestMatch: 0,
+    withProducerId: 0,
+    withTradeType: 0,
+    withSourcePrevTradeId: 0,
+  };
 
   constructor(readonly capacity: number) {
     this.tradeIds = new Float64Array(capacity);
@@ -87,6 +103,9 @@ export class TradeColumns {
     this.ingestedAtMs = new Float64Array(capacity);
     this.backfilled = new Uint8Array(capacity);
     this.schemaVersions = new Int32Array(capacity);
+    this.tradeTypeCodes = new Uint8Array(capacity);
+    this.sourcePrevTradeIds = new Float64Array(capacity);
+    this.hasSourcePrevTradeId = new Uint8Array(capacity);
     this.kafkaOffsets = new BigInt64Array(capacity);
     this.partitionIndexes = new Int32Array(capacity);
   }
@@ -127,6 +146,15 @@ export class TradeColumns {
     this.schemaVersions[i] = row.schemaVersion;
     this.producerIds[i] = row.producerId;
     if (row.producerId !== null) this.counts.withProducerId++;
+    if (row.tradeType !== undefined) {
+      this.tradeTypeCodes[i] = tradeTypeCode(row.tradeType);
+      this.counts.withTradeType++;
+    }
+    if (row.sourcePrevTradeId !== undefined) {
+      this.sourcePrevTradeIds[i] = row.sourcePrevTradeId;
+      this.hasSourcePrevTradeId[i] = 1;
+      this.counts.withSourcePrevTradeId++;
+    }
     this.kafkaOffsets[i] = row.kafkaOffset;
     this.partitionIndexes[i] = this.#partitionIndex(row.partition);
   }

@@ -1,13 +1,14 @@
 /**
- * The DLQ's way into the lake, run by the consumer process beside the trades: crypto.trades.dlq.v1 (consumer group
- * `crypto-dlq-writer`) → {@link decodeDlqRecord} → Parquet under `<LAKE_DIR>/_dlq/` → commit.
+ * The DLQ's way into the lake, run by the consumer process beside the trades: the market's DLQ topic
+ * (crypto.trades.dlq.v1, consumer group `crypto-dlq-writer`, for spot) → {@link decodeDlqRecord} → Parquet under
+ * `<dataset>/_dlq/` (the market's own dataset: LAKE_DIR itself for spot) → commit.
  *
  * Exactly once, as for the trades ({@link LakeSink}): files are renamed into place before offset = last + 1 is
  * committed, named by partition and first offset, and on every assignment a partition's uncommitted `dlq-` files are
  * removed before anything of it is written again.
  */
 import type { Admin, Kafka } from "kafkajs";
-import { DLQ_TOPIC } from "../../kafka/topics.ts";
+import { type Market, marketProfile } from "../../market.ts";
 import { decodeDlqRecord } from "./dlq_decode.ts";
 import { DLQ_FOLDER, type DlqRow, parseDlqFileName } from "./dlq_schema.ts";
 import { DlqWriter } from "./dlq_writer.ts";
@@ -20,8 +21,13 @@ import {
   type RotationLimits,
 } from "../writing/lake_sink.ts";
 
-/** The consumer group whose committed offsets say which DLQ records the lake holds. */
+/** The consumer group whose committed offsets say which spot DLQ records the lake holds. */
 export const DLQ_GROUP_ID = "crypto-dlq-writer";
+
+/** The DLQ group of `market`: spot's as ever, the others' suffixed with their name. */
+export function dlqGroupId(market: Market): string {
+  return market === "spot" ? DLQ_GROUP_ID : `${DLQ_GROUP_ID}-${market}`;
+}
 
 /** DLQ files' names: `dlq-<partition>-<offset>.parquet`, written as `.dlq-….parquet.tmp`. */
 export const DLQ_FILES: FileNaming = {
@@ -45,7 +51,10 @@ export interface DlqSinkSummary {
 
 /** Settings of {@link startDlqSink}. */
 export interface DlqSinkSettings {
+  /** The market's dataset folder. */
   lakeDir: string;
+  /** Default: spot. */
+  market?: Market;
   rotation?: Partial<RotationLimits>;
   log: (line: string, level?: "warn" | "error") => void;
 }
@@ -56,9 +65,9 @@ export interface DlqSink {
   stop(): Promise<DlqSinkSummary>;
 }
 
-/** The DLQ group's committed offset (the next to read) per partition of the DLQ topic; absent when none. */
-export async function committedDlqOffsets(admin: Admin): Promise<Map<number, bigint>> {
-  const [topic] = await admin.fetchOffsets({ groupId: DLQ_GROUP_ID, topics: [DLQ_TOPIC] });
+/** The DLQ group's committed offset (the next to read) per partition of `market`'s DLQ topic; absent when none. */
+export async function committedDlqOffsets(admin: Admin, market: Market = "spot"): Promise<Map<number, bigint>> {
+  const [topic] = await admin.fetchOffsets({ groupId: dlqGroupId(market), topics: [marketProfile(market).dlqTopic] });
   const committed = new Map<number, bigint>();
   for (const { partition, offset } of topic?.partitions ?? []) {
     if (offset !== "-1") committed.set(partition, BigInt(offset));
@@ -69,11 +78,13 @@ export async function committedDlqOffsets(admin: Admin): Promise<Map<number, big
 /** Joins the DLQ group and writes every DLQ record into the lake until {@link DlqSink.stop}. */
 export async function startDlqSink(kafka: Kafka, admin: Admin, settings: DlqSinkSettings): Promise<DlqSink> {
   const log = settings.log;
+  const market = settings.market ?? "spot";
+  const dlqTopic = marketProfile(market).dlqTopic;
   const limits: RotationLimits = { ...DLQ_ROTATION, ...settings.rotation };
   const writer = await DlqWriter.open(settings.lakeDir);
   const dlqRoot = `${writer.lakeDir}/${DLQ_FOLDER}`;
   const consumer = kafka.consumer({
-    groupId: DLQ_GROUP_ID,
+    groupId: dlqGroupId(market),
     allowAutoTopicCreation: false,
     sessionTimeout: 10_000,
     rebalanceTimeout: 15_000,
@@ -86,7 +97,7 @@ export async function startDlqSink(kafka: Kafka, admin: Admin, settings: DlqSink
   const sink = new LakeSink<DlqRow>(
     writer,
     async (partition, offset) => {
-      await consumer.commitOffsets([{ topic: DLQ_TOPIC, partition, offset: String(offset) }]);
+      await consumer.commitOffsets([{ topic: dlqTopic, partition, offset: String(offset) }]);
     },
     limits,
     (partition) => !rebalancing && owned.has(partition),
@@ -110,7 +121,7 @@ export async function startDlqSink(kafka: Kafka, admin: Admin, settings: DlqSink
       if (!(error instanceof FlushError) || force) throw error;
       const pauseMs = Math.min(30_000, 500 * 2 ** failures++);
       log(`DLQ sink: ${error.message}; retrying from offset ${error.resumeOffset} in ${pauseMs / 1000} s`, "error");
-      consumer.seek({ topic: DLQ_TOPIC, partition: error.partition, offset: String(error.resumeOffset) });
+      consumer.seek({ topic: dlqTopic, partition: error.partition, offset: String(error.resumeOffset) });
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   };
@@ -119,12 +130,12 @@ export async function startDlqSink(kafka: Kafka, admin: Admin, settings: DlqSink
     rebalancing = true;
   });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    const assigned = new Set(payload.memberAssignment[DLQ_TOPIC] ?? []);
+    const assigned = new Set(payload.memberAssignment[dlqTopic] ?? []);
     void serially(async () => {
       await sink.dropAll();
       owned.clear();
       rebalancing = false;
-      const committed = await committedDlqOffsets(admin);
+      const committed = await committedDlqOffsets(admin, market);
       for (const partition of assigned) {
         owned.add(partition);
         const offset = committed.get(partition);
@@ -132,12 +143,12 @@ export async function startDlqSink(kafka: Kafka, admin: Admin, settings: DlqSink
         summary.removedUncommitted += removed.length;
         if (removed.length > 0) log(`DLQ sink: removed ${removed.length} uncommitted files of partition ${partition}`);
         // From the offset the clean-up went by, not kafkajs's own from before the join (see consumer.ts).
-        if (offset !== undefined) consumer.seek({ topic: DLQ_TOPIC, partition, offset: String(offset) });
+        if (offset !== undefined) consumer.seek({ topic: dlqTopic, partition, offset: String(offset) });
       }
     });
   });
 
-  await consumer.subscribe({ topic: DLQ_TOPIC, fromBeginning: true });
+  await consumer.subscribe({ topic: dlqTopic, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
@@ -170,7 +181,7 @@ export async function startDlqSink(kafka: Kafka, admin: Admin, settings: DlqSink
   return {
     async stop() {
       clearInterval(ageTimer);
-      consumer.pause([{ topic: DLQ_TOPIC }]);
+      consumer.pause([{ topic: dlqTopic }]);
       await serially(() => flush(true)).catch((error) => {
         if (!(error instanceof FlushError)) throw error;
         summary.unwrittenPartitions.push(error.partition);

@@ -19,7 +19,7 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
   let decoded: DecodedFlush | Error | undefined;
   if (request.type === "write") {
     try {
-      decoded = decodeFlush(request.records, request.kafkaPartition);
+      decoded = decodeFlush(request.records, request.kafkaPartition, request.market);
     } catch (error) {
       decoded = error instanceof Error ? error : new Error(String(error));
     }

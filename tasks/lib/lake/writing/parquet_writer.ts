@@ -14,6 +14,10 @@ import { lakeFileName, partitionDir } from "../storage/partition.ts";
 import { STAGING_COLUMNS, stagingChunks } from "./staging_chunks.ts";
 import { TradeColumns } from "../decoding/trade_columns.ts";
 import { allDifferent, UNIQUE_TRADE_IDS_OPTION } from "../storage/unique_ids.ts";
+import { FUTURES_TRADE_TYPES } from "../../market.ts";
+
+// Code 0 (spot) indexes past the list's end: null. DuckDB lists count from 1.
+const TRADE_TYPE_OF_CODE = `[${FUTURES_TRADE_TYPES.map((type) => `'${type}'`).join(", ")}][trade_type_code]`;
 
 /** The columns of every lake file, as DuckDB computes them from the staging table. */
 export function lakeSelectList(writtenAtMs: number, withProducerId: boolean, kafkaPartition: number): string {
@@ -26,6 +30,8 @@ export function lakeSelectList(writtenAtMs: number, withProducerId: boolean, kaf
     "case when time_unit_is_us then 'us' else 'ms' end as time_unit",
     "is_buyer_maker",
     "is_best_match",
+    `${TRADE_TYPE_OF_CODE}::varchar as trade_type`,
+    "source_prev_trade_id::bigint as source_prev_trade_id",
     "make_timestamp(ingested_at_ms::bigint * 1000) as ingested_at",
     `make_timestamp(${Math.trunc(writtenAtMs)}::bigint * 1000) as lake_written_at`,
     "is_backfilled",

@@ -14,6 +14,7 @@ import {
   DuckDBDecimalType,
   type DuckDBType,
   INTEGER,
+  UTINYINT,
   VARCHAR,
 } from "@duckdb/node-api";
 import { DECIMALS } from "../../decimal.ts";
@@ -46,6 +47,8 @@ export const STAGING_COLUMNS: readonly (readonly [string, DuckDBType])[] = [
   ["producer_id", VARCHAR],
   ["kafka_offset", BIGINT],
   ["partition_index", INTEGER],
+  ["trade_type_code", UTINYINT],
+  ["source_prev_trade_id", DOUBLE],
 ];
 const PRODUCER_ID_COLUMN = 11;
 
@@ -95,6 +98,9 @@ export function* stagingChunks(columns: TradeColumns): Generator<DuckDBDataChunk
     }
     copy(12, columns.kafkaOffsets, 8);
     copy(13, columns.partitionIndexes, 4);
+    copy(14, columns.tradeTypeCodes, 1);
+    copy(15, columns.sourcePrevTradeIds, 8);
+    setValidity(15, columns.counts.withSourcePrevTradeId > 0 ? columns.hasSourcePrevTradeId : undefined);
     yield chunk;
   }
 }

@@ -11,11 +11,12 @@ import type { WrittenFile } from "../storage/durable.ts";
 import type { PreparedFlush, RowWriter, Written } from "./lake_sink.ts";
 import { type PackedRecords, packRecords, type RawRecord, transferablesOf } from "../decoding/packed_records.ts";
 import { publishAll, removeTemporaries } from "./parquet_writer.ts";
+import type { Market } from "../../market.ts";
 
 /** What the consumer's thread asks of the worker. */
 export type WorkerRequest =
   | { type: "open"; id: number; lakeDir: string }
-  | { type: "write"; id: number; kafkaPartition: number; writtenAtMs: number; records: PackedRecords }
+  | { type: "write"; id: number; kafkaPartition: number; writtenAtMs: number; market: Market; records: PackedRecords }
   | { type: "close"; id: number };
 
 /** What the worker answers, one reply per request. */
@@ -47,13 +48,20 @@ export class LakeWorkerWriter implements RowWriter<RawRecord> {
   #nextId = 0;
   readonly #pending = new Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>();
 
-  private constructor(private lakeRoot: string, private readonly handlers: FlushHandlers) {}
+  private constructor(
+    private lakeRoot: string,
+    private readonly handlers: FlushHandlers,
+    private readonly market: Market,
+  ) {}
 
-  /** Starts the worker, which opens DuckDB confined to `lakeDir` (created if missing). */
-  static async open(lakeDir: string, handlers: FlushHandlers): Promise<LakeWorkerWriter> {
+  /**
+   * Starts the worker, which opens DuckDB confined to `lakeDir` (created if missing): the dataset of `market`, whose
+   * records alone become rows (others are dead letters).
+   */
+  static async open(lakeDir: string, handlers: FlushHandlers, market: Market = "spot"): Promise<LakeWorkerWriter> {
     // Here first, so a lake outside this task's permissions stops it with Deno's own error, before any thread starts.
     await Deno.mkdir(lakeDir, { recursive: true });
-    const writer = new LakeWorkerWriter(await Deno.realPath(lakeDir), handlers);
+    const writer = new LakeWorkerWriter(await Deno.realPath(lakeDir), handlers, market);
     await writer.#ensureWorker();
     return writer;
   }
@@ -85,7 +93,14 @@ export class LakeWorkerWriter implements RowWriter<RawRecord> {
     writtenAtMs: number,
   ): Promise<PreparedFlush> {
     const packed = packRecords(records);
-    const reply = await this.#ask({ type: "write", id: 0, kafkaPartition, writtenAtMs, records: packed });
+    const reply = await this.#ask({
+      type: "write",
+      id: 0,
+      kafkaPartition,
+      writtenAtMs,
+      market: this.market,
+      records: packed,
+    });
     if (reply.type !== "written") throw new Error(`The lake worker answered ${reply.type} to a write`);
     return {
       publish: async (mayPublish) => {

@@ -38,3 +38,12 @@ Deno.test("parseImportArgs() refuses bad input in one line naming the flag", () 
     ]),
   );
 });
+
+Deno.test("parseImportArgs() takes the market from --market, else MARKET, else spot", () => {
+  const base = ["--symbols", "BTCUSDT", "--from", "2024-08-18"];
+  assert.equal(parseImportArgs(base, env, TODAY).market, "spot");
+  assert.equal(parseImportArgs(base, new Map([["MARKET", "usdm"]]), TODAY).market, "usdm");
+  assert.equal(parseImportArgs([...base, "--market", "spot"], new Map([["MARKET", "usdm"]]), TODAY).market, "spot");
+  assert.equal(parseImportArgs([...base, "--market", "USDM"], env, TODAY).market, "usdm");
+  assert.throws(() => parseImportArgs([...base, "--market", "coinm"], env, TODAY), /Cannot use --market "coinm"/);
+});
