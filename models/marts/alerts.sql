@@ -2,6 +2,8 @@
 -- webhook was told (deno task notify). This only gives the column names and types; it selects no rows.
 select
   null::varchar as alert_id,
+  -- alerts kept from before markets existed are spot's: the builder adds the column to them as 'spot'
+  null::varchar as market,
   null::varchar as pair,
   null::varchar as kind,
   null::timestamp as opened_at,

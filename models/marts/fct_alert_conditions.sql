@@ -1,10 +1,10 @@
--- The alert conditions that hold right now, per pair: the latest health window measured against the thresholds.
+-- The alert conditions that hold right now, per market and pair: the latest health window measured against the thresholds.
 -- The builder turns these into marts.alerts after every refresh, opening an alert when a condition first holds and
 -- resolving it when it no longer does.
 with latest as (
   select *
   from marts.fct_pipeline_health_5m
-  qualify row_number() over (partition by pair order by window_start_at desc) = 1
+  qualify row_number() over (partition by market, pair order by window_start_at desc) = 1
 ),
 
 settings as (
@@ -16,31 +16,32 @@ settings as (
 ),
 
 conditions as (
-  select pair, 'stale' as kind, seconds_since_last_trade as value, stale_after_seconds as threshold,
+  select market, pair, 'stale' as kind, seconds_since_last_trade as value, stale_after_seconds as threshold,
     'no trade for ' || round(seconds_since_last_trade)::bigint || ' s' as message
   from latest cross join settings
   where seconds_since_last_trade > stale_after_seconds
 
   union all
-  select pair, 'latency_p99', ingest_p99_ms, warn_latency_ms,
+  select market, pair, 'latency_p99', ingest_p99_ms, warn_latency_ms,
     'p99 trade → ingest latency ' || round(ingest_p99_ms)::bigint || ' ms'
   from latest cross join settings
   where ingest_p99_ms > warn_latency_ms
 
   union all
-  select pair, 'open_gaps', open_gaps::double, 0,
+  select market, pair, 'open_gaps', open_gaps::double, 0,
     open_gaps || ' trade-id gaps not healed'
   from latest cross join settings
   where open_gaps > 0
 
   union all
-  select pair, 'dlq_rate', dlq_events::double, dlq_per_5m,
+  select market, pair, 'dlq_rate', dlq_events::double, dlq_per_5m,
     dlq_events || ' dead-letter events in 5 minutes'
   from latest cross join settings
   where dlq_events > dlq_per_5m
 )
 
 select
+  conditions.market,
   conditions.pair,
   conditions.kind,
   conditions.value,

@@ -1,5 +1,5 @@
 -- Where the lake holds a trade both from the exchange's archive (deno task import) and from the live capture (the
--- stream or a REST backfill), do the two copies agree? Per pair and UTC day with archive trades. Reads the lake
+-- stream or a REST backfill), do the two copies agree? Per market, pair and UTC day with archive trades. Reads the lake
 -- itself, both copies: staging keeps only one.
 with archive_copies as (
   -- the importer's files are named archive-<SYMBOL>-<day>-<HH>.parquet, and a filter on filename prunes files
@@ -7,6 +7,7 @@ with archive_copies as (
   -- incremental run (from the start of a day, as trade_date is this model's incremental column), so only the
   -- changed days are read; unset (every day) on a full build and in the DuckDB CLI
   select
+    market,
     pair,
     trade_date,
     trade_id,
@@ -23,6 +24,7 @@ with archive_copies as (
 
 stream_copies as (
   select
+    market,
     pair,
     trade_date,
     trade_id,
@@ -45,11 +47,12 @@ stream_copies as (
 
 archive_days as (
   select
+    market,
     pair,
     trade_date,
     count(*) as archive_trades
   from archive_copies
-  group by pair, trade_date
+  group by market, pair, trade_date
 ),
 
 stream_copies_of_archive_days as (
@@ -58,7 +61,8 @@ stream_copies_of_archive_days as (
   select stream_copies.*
   from stream_copies
   inner join archive_days
-    on stream_copies.pair = archive_days.pair
+    on stream_copies.market = archive_days.market
+    and stream_copies.pair = archive_days.pair
     and stream_copies.trade_date = archive_days.trade_date
 ),
 
@@ -67,7 +71,7 @@ stream_trades as (
   select *
   from stream_copies_of_archive_days
   qualify row_number() over (
-    partition by pair, trade_date, trade_id
+    partition by market, pair, trade_date, trade_id
     order by
       case provenance when 'live' then 0 else 1 end,
       ingested_at nulls last,
@@ -79,6 +83,7 @@ stream_trades as (
 
 compared as (
   select
+    archive_copies.market,
     archive_copies.pair,
     archive_copies.trade_date,
     archive_copies.trade_id,
@@ -96,13 +101,15 @@ compared as (
     coalesce(archive_copies.is_best_match <> stream_trades.is_best_match, false) as is_best_match_differs
   from archive_copies
   inner join stream_trades
-    on archive_copies.pair = stream_trades.pair
+    on archive_copies.market = stream_trades.market
+    and archive_copies.pair = stream_trades.pair
     and archive_copies.trade_date = stream_trades.trade_date
     and archive_copies.trade_id = stream_trades.trade_id
 ),
 
 overlaps_per_day as (
   select
+    market,
     pair,
     trade_date,
     count(*) as overlapping_trades,
@@ -115,20 +122,22 @@ overlaps_per_day as (
     count(*) filter (where is_buyer_maker_differs) as is_buyer_maker_mismatches,
     count(*) filter (where is_best_match_differs) as is_best_match_mismatches
   from compared
-  group by pair, trade_date
+  group by market, pair, trade_date
 ),
 
 stream_per_day as (
   select
+    market,
     pair,
     trade_date,
     count(*) as live_trades
   from stream_trades
-  group by pair, trade_date
+  group by market, pair, trade_date
 ),
 
 joined as (
   select
+    archive_days.market,
     archive_days.pair,
     archive_days.trade_date,
     archive_days.archive_trades,
@@ -142,15 +151,18 @@ joined as (
     coalesce(overlaps_per_day.is_best_match_mismatches, 0) as is_best_match_mismatches
   from archive_days
   left join stream_per_day
-    on archive_days.pair = stream_per_day.pair
+    on archive_days.market = stream_per_day.market
+    and archive_days.pair = stream_per_day.pair
     and archive_days.trade_date = stream_per_day.trade_date
   left join overlaps_per_day
-    on archive_days.pair = overlaps_per_day.pair
+    on archive_days.market = overlaps_per_day.market
+    and archive_days.pair = overlaps_per_day.pair
     and archive_days.trade_date = overlaps_per_day.trade_date
 ),
 
 final as (
   select
+    market::varchar as market,
     pair::varchar as pair,
     trade_date::date as trade_date,
     archive_trades,

@@ -1,6 +1,8 @@
 -- One-minute candles with the exchange's kline semantics, so that a fully ingested minute equals the exchange's own
 -- 1m kline: open and close are the first and last trade by trade id (trades of one match share a trade time), and
--- the taker-buy sums take the trades whose buyer was the taker.
+-- the taker-buy sums take the trades whose buyer was the taker. Only order-book trades count, as in the exchange's
+-- klines: all of spot; on USDⓈ-M futures X = MARKET, so an insurance-fund or ADL trade (priced away from the book)
+-- moves neither high, low, volume nor the count. A minute of non-market trades only has no candle.
 with minutes as (
   -- the minutes an incremental run rebuilds (rebuild_from, as in int_trades_1m); every minute otherwise
   select * from intermediate.int_trades_1m
@@ -9,18 +11,20 @@ with minutes as (
 
 per_minute as (
   select
+    market,
     pair,
     minute_at,
     open_price as open,
     high_price as high,
     low_price as low,
     close_price as close,
-    volume,
-    quote_volume,
-    trade_count,
+    market_volume as volume,
+    market_quote_volume as quote_volume,
+    market_trade_count as trade_count,
     taker_buy_volume,
     taker_buy_quote_volume
   from minutes
+  where market_trade_count > 0
 ),
 
 in_units as (
@@ -47,6 +51,7 @@ with_vwap as (
 
 final as (
   select
+    market,
     pair,
     minute_at,
     open,

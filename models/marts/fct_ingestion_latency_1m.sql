@@ -1,4 +1,5 @@
--- How long live trades took to reach the producer and then the lake, per pair and minute of trade time.
+-- How long live trades took to reach the producer and then the lake, per market, pair and minute of trade time.
+-- Non-market futures trades come through the same pipeline, so they count here like any live trade.
 -- Backfilled trades are left out: they are fetched long after the fact by design, and would read as an outage; so are
 -- archive trades, which were imported and never ingested.
 with minutes as (
@@ -10,6 +11,7 @@ with minutes as (
 per_minute as (
   -- a minute of backfilled or archive trades only has no latency sample, and no row
   select
+    market,
     pair,
     minute_at,
     live_trade_count as sample_count,
@@ -23,6 +25,7 @@ per_minute as (
 
 final as (
   select
+    market,
     pair,
     minute_at,
     sample_count,

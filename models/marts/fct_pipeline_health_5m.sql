@@ -1,8 +1,10 @@
--- Pipeline health per pair and 5-minute window, from the window of the pair's first trade to the one holding now_at.
+-- Pipeline health per market, pair and 5-minute window, from the window of the pair's first trade to the one holding
+-- now_at.
 -- Built from the minute marts rather than the trades, so a full rebuild stays cheap. Past windows are judged as of
 -- their end with what the lake holds now, backfilled trades included.
 with minutes as (
   select
+    market,
     pair,
     minute_at,
     trade_count,
@@ -13,6 +15,7 @@ with minutes as (
 
 latency as (
   select
+    market,
     pair,
     minute_at,
     ingest_p99_ms
@@ -21,6 +24,7 @@ latency as (
 
 gaps as (
   select
+    market,
     pair,
     gap_after_time
   from marts.fct_trade_gaps
@@ -29,6 +33,7 @@ gaps as (
 
 dlq_events as (
   select
+    market,
     pair,
     window_start_at,
     events
@@ -36,8 +41,9 @@ dlq_events as (
 ),
 
 reconciliation as (
-  -- kept by deno task reconcile: empty until it runs
+  -- kept by deno task reconcile, per market against its own klines endpoint: empty until it runs
   select
+    market,
     pair,
     minute_at,
     status
@@ -53,15 +59,17 @@ settings as (
 
 first_windows as (
   select
+    market,
     pair,
     time_bucket(interval 5 minute, min(minute_at)) as first_window_at
   from minutes
-  group by pair
+  group by market, pair
 ),
 
 windows as (
   -- every window, with or without trades, so that the 15-minute and 1-hour sums below can count rows
   select
+    first_windows.market,
     first_windows.pair,
     unnest(generate_series(
       first_windows.first_window_at,
@@ -74,54 +82,60 @@ windows as (
 
 trades_per_window as (
   select
+    market,
     pair,
     time_bucket(interval 5 minute, minute_at) as window_start_at,
     sum(trade_count)::bigint as trade_count,
     max(last_trade_at) as last_trade_at,
     max(last_ingested_at) as last_ingested_at
   from minutes
-  group by pair, window_start_at
+  group by market, pair, window_start_at
 ),
 
 latency_per_window as (
   select
+    market,
     pair,
     time_bucket(interval 5 minute, minute_at) as window_start_at,
     max(ingest_p99_ms) as ingest_p99_ms
   from latency
-  group by pair, window_start_at
+  group by market, pair, window_start_at
 ),
 
 gaps_per_window as (
   select
+    market,
     pair,
     time_bucket(interval 5 minute, gap_after_time) as window_start_at,
     count(*) as gap_count
   from gaps
-  group by pair, window_start_at
+  group by market, pair, window_start_at
 ),
 
 dlq_per_window as (
   select
+    market,
     pair,
     window_start_at,
     sum(events)::bigint as dlq_events
   from dlq_events
-  group by pair, window_start_at
+  group by market, pair, window_start_at
 ),
 
 reconciliation_per_window as (
   select
+    market,
     pair,
     time_bucket(interval 5 minute, minute_at) as window_start_at,
     count(*) as klines_checked,
     count(*) filter (where status = 'match') as klines_matched
   from reconciliation
-  group by pair, window_start_at
+  group by market, pair, window_start_at
 ),
 
 joined as (
   select
+    windows.market,
     windows.pair,
     windows.window_start_at,
     windows.window_start_at + interval 5 minute as window_end_at,
@@ -137,19 +151,24 @@ joined as (
   from windows
   cross join settings
   left join trades_per_window
-    on windows.pair = trades_per_window.pair
+    on windows.market = trades_per_window.market
+    and windows.pair = trades_per_window.pair
     and windows.window_start_at = trades_per_window.window_start_at
   left join latency_per_window
-    on windows.pair = latency_per_window.pair
+    on windows.market = latency_per_window.market
+    and windows.pair = latency_per_window.pair
     and windows.window_start_at = latency_per_window.window_start_at
   left join gaps_per_window
-    on windows.pair = gaps_per_window.pair
+    on windows.market = gaps_per_window.market
+    and windows.pair = gaps_per_window.pair
     and windows.window_start_at = gaps_per_window.window_start_at
   left join dlq_per_window
-    on windows.pair = dlq_per_window.pair
+    on windows.market = dlq_per_window.market
+    and windows.pair = dlq_per_window.pair
     and windows.window_start_at = dlq_per_window.window_start_at
   left join reconciliation_per_window
-    on windows.pair = reconciliation_per_window.pair
+    on windows.market = reconciliation_per_window.market
+    and windows.pair = reconciliation_per_window.pair
     and windows.window_start_at = reconciliation_per_window.window_start_at
 ),
 
@@ -164,7 +183,7 @@ running as (
     -- a gap after a trade before window_end_at counts in this window and every later one while it stays open
     sum(gap_count) over (by_pair rows unbounded preceding)::bigint as open_gaps
   from joined
-  window by_pair as (partition by pair order by window_start_at)
+  window by_pair as (partition by market, pair order by window_start_at)
 ),
 
 measured as (
@@ -182,6 +201,7 @@ measured as (
 
 final as (
   select
+    measured.market,
     measured.pair,
     measured.window_start_at,
     measured.window_end_at,
@@ -194,7 +214,7 @@ final as (
     measured.ingest_p99_ms,
     measured.dlq_events,
     measured.klines_checked,
-    -- share of the window's checked minutes whose candle equals the exchange's kline; null when none was checked
+    -- share of the window's checked minutes whose candle equals its market's kline; null when none was checked
     measured.klines_matched / nullif(measured.klines_checked, 0) as kline_match_rate,
     case
       when measured.seconds_since_last_trade > settings.stale_after_seconds then 'stale'

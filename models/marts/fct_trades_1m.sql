@@ -1,4 +1,7 @@
--- Trade statistics per pair and minute of trade time. Money stays DECIMAL; the averages are divided exactly.
+-- Trade statistics per market, pair and minute of trade time. Money stays DECIMAL; the averages are divided exactly.
+-- Every trade counts, non-market futures trades (insurance fund, ADL) too: they hold trade ids, so the id accounting
+-- (first and last id against trade_count) needs them; non_market_count says how many there are. The candles and the
+-- order flow count market trades only.
 with minutes as (
   -- the minutes an incremental run rebuilds (rebuild_from, as in int_trades_1m); every minute otherwise
   select * from intermediate.int_trades_1m
@@ -7,17 +10,19 @@ with minutes as (
 
 per_minute as (
   select
+    market,
     pair,
     minute_at,
     trade_count,
     volume,
     quote_volume,
-    low_price as min_price,
-    high_price as max_price,
+    min_price,
+    max_price,
     price_sum,
     max_trade_size,
     backfilled_count,
     archive_count,
+    non_market_count,
     -- the gap model compares these with trade_count: a minute holding every id in between has no hole
     first_trade_id,
     last_trade_id,
@@ -51,6 +56,7 @@ averaged as (
 
 final as (
   select
+    market,
     pair,
     minute_at,
     trade_count,
@@ -63,6 +69,7 @@ final as (
     max_trade_size,
     backfilled_count,
     archive_count,
+    non_market_count,
     first_trade_id,
     last_trade_id,
     last_trade_at,

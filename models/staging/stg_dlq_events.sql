@@ -10,7 +10,7 @@ by_record as (
   select *
   from lake_dlq_events
   qualify row_number() over (
-    partition by kafka_partition, kafka_offset
+    partition by market, kafka_partition, kafka_offset
     order by received_at
   ) = 1
 ),
@@ -21,13 +21,16 @@ deduplicated as (
   from by_record
   qualify source_offset is null
     or row_number() over (
-      partition by source_partition, source_offset
+      partition by market, source_partition, source_offset
       order by received_at, kafka_partition, kafka_offset
     ) = 1
 ),
 
 renamed as (
   select
+    -- each market has its own topics, so positions are per market
+    market::varchar as market,
+
     -- what and why
     reason::varchar as reason,
     detail::varchar as detail,

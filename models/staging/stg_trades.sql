@@ -1,6 +1,7 @@
 -- One row per trade, typed and renamed. The lake may hold a trade twice (a producer retry, a backfill overlapping
 -- the live stream, an archive import of a day also captured live): the live copy is kept, then a REST backfill's,
--- then the archive's; among copies of one source, the one received first.
+-- then the archive's; among copies of one source, the one received first. A trade is one (market, pair, trade_id):
+-- spot and futures ids of one symbol are unrelated.
 with lake_trades as not materialized (
   -- rebuild_from: set by the builder on an incremental run, so only the changed lake hours are read (pruned by
   -- folder name); unset (the whole lake) on a full build and in the DuckDB CLI. Files written before provenance
@@ -22,13 +23,20 @@ single_copies as (
 maybe_copies as (
   -- Both copies of a trade sit in the same hour partition (it derives from the trade's own time), so the hour is
   -- part of the key: a filter on partition_hour_at then passes the window and still prunes files. DISTINCT ON ...
-  -- ORDER BY was slower on 1M rows and stopped that filter above the scan.
-  select * from lake_trades
+  -- ORDER BY was slower on 1M rows and stopped that filter above the scan. Spot and futures ids are unrelated, so
+  -- the market is part of the key too.
+  select
+    * replace (
+      -- any copy's word that the ids before it do not exist at the source holds for the trade, whichever is kept
+      min(source_prev_trade_id) over by_trade as source_prev_trade_id
+    )
+  from lake_trades
   where not list_contains(coalesce(getvariable('single_copy_files'), []::varchar[]), filename)
+  window by_trade as (partition by market, pair, partition_hour_at, trade_id)
   -- Archive copies have no ingested_at or Kafka position, so the source decides first and the nulls never do; the
   -- file name last makes the choice the same on every run.
   qualify row_number() over (
-    partition by pair, partition_hour_at, trade_id
+    by_trade
     order by
       case provenance when 'live' then 0 when 'rest_backfill' then 1 else 2 end,
       ingested_at nulls last,
@@ -47,6 +55,7 @@ deduplicated as (
 renamed as (
   select
     -- ids
+    market::varchar as market,
     pair::varchar as pair,
     trade_id::bigint as trade_id,
 
@@ -68,6 +77,12 @@ renamed as (
     case when is_buyer_maker then 'sell' else 'buy' end as taker_side,
     is_best_match::boolean as is_best_match,
     is_backfilled::boolean as is_backfilled,
+    trade_type::varchar as trade_type,
+    -- an order-book trade: every spot trade; on futures only X = MARKET (insurance-fund and ADL transfers have a
+    -- price of their own, and the exchange's klines leave them out). A futures row without X came from a source that
+    -- lists market trades only (the archive).
+    (market = 'spot' or coalesce(trade_type, 'MARKET') = 'MARKET') as is_market_trade,
+    source_prev_trade_id::bigint as source_prev_trade_id,
 
     -- lineage
     provenance::varchar as provenance,

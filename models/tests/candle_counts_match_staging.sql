@@ -1,7 +1,9 @@
--- Each candle counts exactly the staged trades of its minute, and sums exactly their quantities, and no minute of
--- staging lacks a candle.
+-- Each candle counts exactly the staged market trades of its minute (every spot trade; futures X = MARKET), and sums
+-- exactly their quantities, and no minute of staging with a market trade lacks a candle; per market, as spot and
+-- futures trades of one symbol never mix.
 with staged_minutes as (
   select
+    market,
     pair,
     date_trunc('minute', trade_time) as minute_at,
     count(*) as trade_count,
@@ -9,7 +11,8 @@ with staged_minutes as (
   from staging.stg_trades
   -- on an incremental run only the rebuilt minutes: the rest passed before and has not changed
   where trade_time >= coalesce(getvariable('rebuild_from')::timestamp, '-infinity'::timestamp)
-  group by pair, minute_at
+    and is_market_trade
+  group by market, pair, minute_at
 ),
 
 candles as (
@@ -18,6 +21,7 @@ candles as (
 )
 
 select
+  coalesce(candles.market, staged_minutes.market) as market,
   coalesce(candles.pair, staged_minutes.pair) as pair,
   coalesce(candles.minute_at, staged_minutes.minute_at) as minute_at,
   candles.trade_count as candle_trade_count,
@@ -26,7 +30,8 @@ select
   staged_minutes.volume as staged_volume
 from candles
 full outer join staged_minutes
-  on candles.pair = staged_minutes.pair
+  on candles.market = staged_minutes.market
+  and candles.pair = staged_minutes.pair
   and candles.minute_at = staged_minutes.minute_at
 where candles.trade_count is distinct from staged_minutes.trade_count
   or candles.volume is distinct from staged_minutes.volume

@@ -1,13 +1,14 @@
--- The day's last cumulative_delta of a pair is the sum of that day's deltas: the running sum restarts at 00:00 UTC
--- and skips no minute.
+-- The day's last cumulative_delta of a market's pair is the sum of that day's deltas: the running sum restarts at
+-- 00:00 UTC and skips no minute.
 with days as (
   select
+    market,
     pair,
     trade_date,
     sum(delta) as day_delta,
     arg_max(cumulative_delta, minute_at) as last_cumulative_delta
   from marts.fct_orderflow_1m
-  group by pair, trade_date
+  group by market, pair, trade_date
 )
 
 select *

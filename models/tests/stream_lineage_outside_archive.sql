@@ -1,6 +1,7 @@
 -- Only archive trades lack the stream's lineage: every live or REST-backfilled trade has its producer receive time,
 -- envelope version and Kafka position.
 select
+  market,
   pair,
   trade_id,
   provenance,

@@ -1,6 +1,7 @@
 -- Every staged trade was read from the lake hour of its own trade time; otherwise pruning by partition_hour_at, and
 -- the incremental refresh built on it, would miss it.
 select
+  market,
   pair,
   trade_id,
   trade_time,

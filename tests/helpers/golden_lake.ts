@@ -9,7 +9,8 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { sqlString } from "../../tasks/lib/duckdb.ts";
 import { archiveFileName } from "../../tasks/lib/lake/archive/archive_lake_files.ts";
 import { archiveRowsSelect } from "../../tasks/lib/lake/archive/import_sql.ts";
-import { hivePartitionOf, partitionDir } from "../../tasks/lib/lake/storage/partition.ts";
+import { hivePartitionOf, lakeFileName, partitionDir } from "../../tasks/lib/lake/storage/partition.ts";
+import { type Market, marketLakeDir } from "../../tasks/lib/market.ts";
 import { UNIQUE_TRADE_IDS, UNIQUE_TRADE_IDS_OPTION } from "../../tasks/lib/lake/storage/unique_ids.ts";
 import { type FixtureTrade, writeLake } from "./lake.ts";
 import { makeTestDir } from "./tasks.ts";
@@ -154,8 +155,27 @@ export interface GoldenMart {
 const BTC_2359_QUOTE = "118463.0903254765279684";
 const BTC_2359_BUY_QUOTE = "97398.5893254765279684";
 
+/**
+ * `marts` with each row's `market` set to `market`, named just before `pair` as in every mart, and ordered by market
+ * first.
+ */
+export function inMarket(market: "spot" | "usdm", marts: Record<string, GoldenMart>): Record<string, GoldenMart> {
+  return Object.fromEntries(
+    Object.entries(marts).map(([name, mart]) => [name, {
+      orderBy: `market, ${mart.orderBy}`,
+      rows: mart.rows.map((row) =>
+        Object.fromEntries(
+          Object.entries(row).flatMap(([column, value]) =>
+            column === "pair" ? [["market", market], [column, value]] : [[column, value]]
+          ),
+        )
+      ),
+    }]),
+  );
+}
+
 /** Every mart of the golden lake, refreshed at {@link GOLDEN_NOW_MS} with the default health thresholds. */
-export const GOLDEN_MARTS: Record<string, GoldenMart> = {
+export const GOLDEN_MARTS: Record<string, GoldenMart> = inMarket("spot", {
   "marts.fct_candles_1m": {
     orderBy: "pair, minute_at",
     rows: [
@@ -264,6 +284,7 @@ export const GOLDEN_MARTS: Record<string, GoldenMart> = {
         max_trade_size: "0.03000000",
         backfilled_count: "1",
         archive_count: "0",
+        non_market_count: "0",
         first_trade_id: "98",
         last_trade_id: "100",
         last_trade_at: "2025-03-01 23:58:59.999",
@@ -282,6 +303,7 @@ export const GOLDEN_MARTS: Record<string, GoldenMart> = {
         max_trade_size: "1.00000000",
         backfilled_count: "0",
         archive_count: "0",
+        non_market_count: "0",
         first_trade_id: "101",
         last_trade_id: "106",
         last_trade_at: "2025-03-01 23:59:59.999",
@@ -300,6 +322,7 @@ export const GOLDEN_MARTS: Record<string, GoldenMart> = {
         max_trade_size: "0.30000000",
         backfilled_count: "0",
         archive_count: "0",
+        non_market_count: "0",
         first_trade_id: "109",
         last_trade_id: "110",
         last_trade_at: "2025-03-02 00:00:30",
@@ -318,6 +341,7 @@ export const GOLDEN_MARTS: Record<string, GoldenMart> = {
         max_trade_size: "0.03000000",
         backfilled_count: "0",
         archive_count: "0",
+        non_market_count: "0",
         first_trade_id: "111",
         last_trade_id: "115",
         last_trade_at: "2025-03-02 00:01:50",
@@ -336,6 +360,7 @@ export const GOLDEN_MARTS: Record<string, GoldenMart> = {
         max_trade_size: "2.00000000",
         backfilled_count: "0",
         archive_count: "0",
+        non_market_count: "0",
         first_trade_id: "5001",
         last_trade_id: "5002",
         last_trade_at: "2025-03-01 23:59:59.999999",
@@ -354,6 +379,7 @@ export const GOLDEN_MARTS: Record<string, GoldenMart> = {
         max_trade_size: "0.50000000",
         backfilled_count: "0",
         archive_count: "0",
+        non_market_count: "0",
         first_trade_id: "5003",
         last_trade_id: "5003",
         last_trade_at: "2025-03-02 00:00:00.000001",
@@ -755,7 +781,356 @@ export const GOLDEN_MARTS: Record<string, GoldenMart> = {
       notified_resolved_at: null,
     })),
   },
-};
+});
+
+// ---- USDⓈ-M futures -------------------------------------------------------------------------------------------
+
+/** A futures trade as the usdm lake holds it (LAKE_DIR/_usdm), with the columns only futures and REST heals fill. */
+export interface FuturesTrade {
+  id: number;
+  time: string;
+  price: string;
+  qty: string;
+  taker: "buy" | "sell";
+  /** The futures X. */
+  type: "MARKET" | "INSURANCE_FUND" | "ADL" | "NA";
+  /** A trade healed from REST: the id REST listed just before it. Unset: a live trade. */
+  sourcePrevId?: number;
+}
+
+/**
+ * USDⓈ-M BTCUSDT across the same midnight as the spot lake, with trade ids that overlap spot's (98-115) and must
+ * never mix with them:
+ *   23:59  101 MARKET   102 INSURANCE_FUND 2 % above the book (61302.0 against ~60100)   103 104 MARKET
+ *   00:00  105 live   106 never listed by REST (an ADL the stream missed: REST answered 107 after 105)
+ *          107 REST-healed (source_prev 105)   108 live   109-110 never arrived (a real gap)   111 live
+ *   00:01  112 never listed (REST answered 113 after 111)   113 REST-healed (source_prev 111)   114 live
+ */
+export const FUTURES_TRADES: readonly FuturesTrade[] = [
+  { id: 101, time: "2025-03-01 23:59:10.000", price: "60100.0", qty: "0.010", taker: "buy", type: "MARKET" },
+  { id: 102, time: "2025-03-01 23:59:20.000", price: "61302.0", qty: "0.500", taker: "sell", type: "INSURANCE_FUND" },
+  { id: 103, time: "2025-03-01 23:59:30.000", price: "60090.5", qty: "0.020", taker: "sell", type: "MARKET" },
+  { id: 104, time: "2025-03-01 23:59:59.999", price: "60105.0", qty: "0.003", taker: "buy", type: "MARKET" },
+  { id: 105, time: "2025-03-02 00:00:05.000", price: "60110.0", qty: "0.100", taker: "buy", type: "MARKET" },
+  {
+    id: 107,
+    time: "2025-03-02 00:00:10.000",
+    price: "60112.0",
+    qty: "0.200",
+    taker: "sell",
+    type: "MARKET",
+    sourcePrevId: 105,
+  },
+  { id: 108, time: "2025-03-02 00:00:20.000", price: "60120.0", qty: "0.050", taker: "sell", type: "MARKET" },
+  { id: 111, time: "2025-03-02 00:00:40.000", price: "60115.0", qty: "0.010", taker: "buy", type: "MARKET" },
+  {
+    id: 113,
+    time: "2025-03-02 00:01:10.000",
+    price: "60130.0",
+    qty: "0.040",
+    taker: "buy",
+    type: "MARKET",
+    sourcePrevId: 111,
+  },
+  { id: 114, time: "2025-03-02 00:01:30.000", price: "60125.0", qty: "0.002", taker: "sell", type: "MARKET" },
+];
+
+/** Live futures trades reach the producer 30 ms after they happen; REST heals at 00:05:00; files are written at 00:05:01. */
+const FUTURES_HEALED_AT = "2025-03-02 00:05:00.000";
+const FUTURES_WRITTEN_AT = "2025-03-02 00:05:01.000";
+
+/**
+ * Writes `trades` into the usdm dataset of the lake at `lakeDir` (LAKE_DIR/_usdm/pair=…/trade_date=…/hour=…), one
+ * file per hour, with DuckDB's COPY and every lake column, as a v2 usdm consumer would (Kafka partition 0, offsets in
+ * order), marked as holding each trade id once. Returns the files' paths. With `market: "spot"` into the spot
+ * dataset, without a trade type (for spot trades healed from REST, which carry source_prev_trade_id too).
+ */
+export async function writeFuturesLake(
+  lakeDir: string,
+  trades: readonly FuturesTrade[] = FUTURES_TRADES,
+  options: { pair?: string; market?: Market } = {},
+): Promise<string[]> {
+  const { pair = "BTCUSDT", market = "usdm" } = options;
+  const byHour = Map.groupBy(trades, (trade) => trade.time.slice(0, 13));
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  const paths: string[] = [];
+  let offset = 0;
+  try {
+    for (const hourTrades of byHour.values()) {
+      const partition = hivePartitionOf(pair, utcMs(hourTrades[0]!.time) * 1000);
+      const folder = partitionDir(marketLakeDir(lakeDir, market), partition);
+      const path = join(folder, lakeFileName(0, BigInt(offset)));
+      const rows = hourTrades.map((trade) => {
+        const healed = trade.sourcePrevId !== undefined;
+        const ingestedAt = healed
+          ? `timestamp '${FUTURES_HEALED_AT}'`
+          : `timestamp '${trade.time}' + interval 30 millisecond`;
+        return `(${trade.id}, ${trade.price}, ${trade.qty}, timestamp '${trade.time}', ` +
+          `${healed ? "null" : `timestamp '${trade.time}' + interval 2 millisecond`}, ${trade.taker === "sell"}, ` +
+          `${ingestedAt}, ${healed}, ${market === "spot" ? "null" : sqlString(trade.type)}, ` +
+          `${trade.sourcePrevId ?? "null"}, ${offset++})`;
+      });
+      await Deno.mkdir(folder, { recursive: true });
+      await connection.run(`
+        copy (
+          select
+            trade_id::bigint as trade_id,
+            price::decimal(20, 8) as price,
+            quantity::decimal(20, 8) as quantity,
+            trade_time::timestamp as trade_time,
+            event_time::timestamp as event_time,
+            'ms' as time_unit,
+            is_buyer_maker,
+            null::boolean as is_best_match,
+            ingested_at::timestamp as ingested_at,
+            timestamp '${FUTURES_WRITTEN_AT}' as lake_written_at,
+            is_backfilled,
+            case when is_backfilled then 'rest_backfill' else 'live' end as provenance,
+            2 as schema_version,
+            'producer-usdm' as producer_id,
+            0 as kafka_partition,
+            kafka_offset::bigint as kafka_offset,
+            trade_type::varchar as trade_type,
+            source_prev_trade_id::bigint as source_prev_trade_id
+          from (values ${rows.join(", ")}) as t(trade_id, price, quantity, trade_time, event_time, is_buyer_maker,
+            ingested_at, is_backfilled, trade_type, source_prev_trade_id, kafka_offset)
+        ) to ${sqlString(path)} (format parquet, compression zstd, ${UNIQUE_TRADE_IDS_OPTION})`);
+      paths.push(path);
+    }
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+  return paths;
+}
+
+// usdm quotes: 101 601 (buy)   102 30651 (sell, INSURANCE_FUND)   103 1201.81 (sell)   104 180.315 (buy)
+//   105 6011 (buy)   107 12022.4 (sell)   108 3006 (sell)   111 601.15 (buy)   113 2405.2 (buy)   114 120.25 (sell)
+
+/**
+ * The usdm rows of the marts of {@link writeFuturesLake} beside the spot golden lake, refreshed at
+ * {@link GOLDEN_NOW_MS}. The candles follow the futures kline: MARKET trades only.
+ */
+export const GOLDEN_FUTURES_MARTS: Record<string, GoldenMart> = inMarket("usdm", {
+  "marts.fct_candles_1m": {
+    orderBy: "pair, minute_at",
+    rows: [
+      {
+        // 101, 103, 104: the insurance-fund 102 at 61302.0 moves neither high, volume nor the count
+        pair: "BTCUSDT",
+        minute_at: "2025-03-01 23:59:00",
+        open: "60100.00000000",
+        high: "60105.00000000",
+        low: "60090.50000000",
+        close: "60105.00000000",
+        volume: "0.03300000",
+        quote_volume: "1983.1250000000000000",
+        trade_count: "3",
+        vwap: "60094.69696970", // 1983.125 / 0.033 = 60094.696969…
+        taker_buy_volume: "0.01300000",
+        taker_buy_quote_volume: "781.3150000000000000",
+      },
+      {
+        pair: "BTCUSDT",
+        minute_at: "2025-03-02 00:00:00",
+        open: "60110.00000000",
+        high: "60120.00000000",
+        low: "60110.00000000",
+        close: "60115.00000000",
+        volume: "0.36000000",
+        quote_volume: "21640.5500000000000000",
+        trade_count: "4",
+        vwap: "60112.63888889", // 21640.55 / 0.36 = 60112.638888…
+        taker_buy_volume: "0.11000000",
+        taker_buy_quote_volume: "6612.1500000000000000",
+      },
+      {
+        pair: "BTCUSDT",
+        minute_at: "2025-03-02 00:01:00",
+        open: "60130.00000000",
+        high: "60130.00000000",
+        low: "60125.00000000",
+        close: "60125.00000000",
+        volume: "0.04200000",
+        quote_volume: "2525.4500000000000000",
+        trade_count: "2",
+        vwap: "60129.76190476", // 2525.45 / 0.042 = 60129.761904…
+        taker_buy_volume: "0.04000000",
+        taker_buy_quote_volume: "2405.2000000000000000",
+      },
+    ],
+  },
+
+  "marts.fct_trades_1m": {
+    orderBy: "pair, minute_at",
+    rows: [
+      {
+        // every trade, the insurance-fund 102 too: it holds an id
+        pair: "BTCUSDT",
+        minute_at: "2025-03-01 23:59:00",
+        trade_count: "4",
+        volume: "0.53300000",
+        quote_volume: "32634.1250000000000000",
+        min_price: "60090.50000000",
+        max_price: "61302.00000000",
+        avg_price: "60399.37500000", // Σ price 241597.5 / 4
+        avg_trade_size: "0.13325000",
+        max_trade_size: "0.50000000",
+        backfilled_count: "0",
+        archive_count: "0",
+        non_market_count: "1",
+        first_trade_id: "101",
+        last_trade_id: "104",
+        last_trade_at: "2025-03-01 23:59:59.999",
+        last_ingested_at: "2025-03-02 00:00:00.029",
+      },
+      {
+        pair: "BTCUSDT",
+        minute_at: "2025-03-02 00:00:00",
+        trade_count: "4",
+        volume: "0.36000000",
+        quote_volume: "21640.5500000000000000",
+        min_price: "60110.00000000",
+        max_price: "60120.00000000",
+        avg_price: "60114.25000000", // Σ 240457 / 4
+        avg_trade_size: "0.09000000",
+        max_trade_size: "0.20000000",
+        backfilled_count: "1",
+        archive_count: "0",
+        non_market_count: "0",
+        first_trade_id: "105",
+        last_trade_id: "111",
+        last_trade_at: "2025-03-02 00:00:40",
+        last_ingested_at: "2025-03-02 00:05:00", // the REST-healed 107
+      },
+      {
+        pair: "BTCUSDT",
+        minute_at: "2025-03-02 00:01:00",
+        trade_count: "2",
+        volume: "0.04200000",
+        quote_volume: "2525.4500000000000000",
+        min_price: "60125.00000000",
+        max_price: "60130.00000000",
+        avg_price: "60127.50000000",
+        avg_trade_size: "0.02100000",
+        max_trade_size: "0.04000000",
+        backfilled_count: "1",
+        archive_count: "0",
+        non_market_count: "0",
+        first_trade_id: "113",
+        last_trade_id: "114",
+        last_trade_at: "2025-03-02 00:01:30",
+        last_ingested_at: "2025-03-02 00:05:00",
+      },
+    ],
+  },
+
+  "marts.fct_orderflow_1m": {
+    orderBy: "pair, minute_at",
+    rows: [
+      {
+        // market trades only: 101 and 104 bought, 103 sold; the insurance-fund 102 is no taker's flow
+        pair: "BTCUSDT",
+        minute_at: "2025-03-01 23:59:00",
+        trade_date: "2025-03-01",
+        buy_volume: "0.01300000",
+        sell_volume: "0.02000000",
+        buy_quote_volume: "781.3150000000000000",
+        sell_quote_volume: "1201.8100000000000000",
+        buy_count: "2",
+        sell_count: "1",
+        imbalance: "-0.212121212121212", // -0.007 / 0.033
+        buy_ratio: "0.393939393939394", // 0.013 / 0.033
+        delta: "-0.00700000",
+        cumulative_delta: "-0.00700000",
+      },
+      {
+        pair: "BTCUSDT",
+        minute_at: "2025-03-02 00:00:00",
+        trade_date: "2025-03-02",
+        buy_volume: "0.11000000",
+        sell_volume: "0.25000000",
+        buy_quote_volume: "6612.1500000000000000",
+        sell_quote_volume: "15028.4000000000000000",
+        buy_count: "2",
+        sell_count: "2",
+        imbalance: "-0.388888888888889", // -0.14 / 0.36
+        buy_ratio: "0.305555555555556", // 0.11 / 0.36
+        delta: "-0.14000000",
+        cumulative_delta: "-0.14000000",
+      },
+      {
+        pair: "BTCUSDT",
+        minute_at: "2025-03-02 00:01:00",
+        trade_date: "2025-03-02",
+        buy_volume: "0.04000000",
+        sell_volume: "0.00200000",
+        buy_quote_volume: "2405.2000000000000000",
+        sell_quote_volume: "120.2500000000000000",
+        buy_count: "1",
+        sell_count: "1",
+        imbalance: "0.904761904761905", // 0.038 / 0.042
+        buy_ratio: "0.952380952380952", // 0.04 / 0.042
+        delta: "0.03800000",
+        cumulative_delta: "-0.10200000",
+      },
+    ],
+  },
+
+  // 106 and 112: the trade after each carries source_prev_trade_id <= the trade before (REST listed 107 right after
+  // 105, 113 right after 111), so they are absent at the source, not gaps; 109-110 is a real gap, open.
+  "marts.fct_trade_gaps": {
+    orderBy: "pair, status, from_trade_id",
+    rows: [
+      ["106", "2025-03-02 00:00:05", "absent_at_source", null],
+      ["112", "2025-03-02 00:00:40", "absent_at_source", null],
+      ["107", "2025-03-02 00:00:05", "healed", "rest_backfill"],
+      ["113", "2025-03-02 00:00:40", "healed", "rest_backfill"],
+    ].map(([id, after, status, healedBy]) => ({
+      pair: "BTCUSDT",
+      from_trade_id: id!,
+      to_trade_id: id!,
+      missing_count: "1",
+      gap_after_time: after!,
+      first_seen_at: "2025-03-02 00:07:30",
+      status: status!,
+      healed_by: healedBy ?? null,
+    })).toSpliced(4, 0, {
+      pair: "BTCUSDT",
+      from_trade_id: "109",
+      to_trade_id: "110",
+      missing_count: "2",
+      gap_after_time: "2025-03-02 00:00:20",
+      first_seen_at: "2025-03-02 00:07:30",
+      status: "open",
+      healed_by: null,
+    }),
+  },
+
+  // Only the open 109-110 counts: the absent ids raise no alert.
+  "marts.fct_alert_conditions": {
+    orderBy: "pair, kind",
+    rows: [
+      {
+        pair: "BTCUSDT",
+        kind: "open_gaps",
+        value: "1",
+        threshold: "0",
+        message: "1 trade-id gaps not healed",
+        measured_at: "2025-03-02 00:07:30",
+      },
+      {
+        pair: "BTCUSDT",
+        kind: "stale",
+        value: "360", // 114 at 00:01:30, now_at 00:07:30
+        threshold: "60",
+        message: "no trade for 360 s",
+        measured_at: "2025-03-02 00:07:30",
+      },
+    ],
+  },
+});
 
 /** A trade as the exchange's archive CSV holds it. */
 export interface ArchiveTrade {

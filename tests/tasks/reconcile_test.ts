@@ -9,6 +9,9 @@ import { refreshMarts } from "../../tasks/lib/warehouse/builder.ts";
 import { formatReport, reconcileCandles, type ReconcileReport } from "../../tasks/lib/warehouse/reconcile.ts";
 import { databaseFiles, tryLockRefresh } from "../../tasks/lib/warehouse/publish.ts";
 import { type FixtureTrade, writeLake } from "../helpers/lake.ts";
+import { GOLDEN_NOW_MS, writeFuturesLake, writeGoldenLake } from "../helpers/golden_lake.ts";
+import { updatePublishedDatabase } from "../../tasks/lib/warehouse/builder.ts";
+import { reconcileRestUrl } from "../../tasks/reconcile.ts";
 import { taskArgs } from "../helpers/tasks.ts";
 
 const T0 = Date.UTC(2025, 0, 1, 0, 0); // the replayed trades happen in the minutes 00:00, 00:01 and 00:03
@@ -126,7 +129,7 @@ Deno.test("reconcileCandles() records what it fetched before a 429, rechecks a m
       create table meta.refresh_runs as select timestamp '2025-01-01 01:00:00' as started_at;
       create table marts.fct_kline_reconciliation as ${model};
       create table marts.fct_candles_1m as
-      select pair, minute_at::timestamp as minute_at, price::decimal(20, 8) as open, price::decimal(20, 8) as high,
+      select 'spot' as market, pair, minute_at::timestamp as minute_at, price::decimal(20, 8) as open, price::decimal(20, 8) as high,
         price::decimal(20, 8) as low, close::decimal(20, 8) as close, 1::decimal(38, 8) as volume,
         price::decimal(38, 16) as quote_volume, 1::bigint as trade_count, 0::decimal(38, 8) as taker_buy_volume,
         0::decimal(38, 16) as taker_buy_quote_volume
@@ -210,6 +213,105 @@ Deno.test("reconcileCandles() records what it fetched before a 429, rechecks a m
   } finally {
     db.close();
   }
+});
+
+Deno.test("reconcileCandles() with market usdm checks only the usdm candles, against /fapi/v1/klines, and the health mart shows the rate per market", async () => {
+  const id = crypto.randomUUID();
+  const lakeDir = `data/parquet/test-${id}`;
+  const dbDir = `data/duckdb/test-${id}`;
+  const duckdbPath = `${dbDir}/crypto.duckdb`;
+  // The futures klines of the golden usdm minutes, stated by hand: MARKET trades only, so 23:59 leaves out the
+  // insurance-fund trade at 61302.0 (it would make high 61302.0, volume 0.533 and 4 trades).
+  const klines: Record<string, unknown[]> = {
+    "2025-03-01 23:59": ["60100.0", "60105.0", "60090.5", "60105.0", "0.033", "1983.125", 3, "0.013", "781.315"],
+    "2025-03-02 00:00": ["60110.0", "60120.0", "60110.0", "60115.0", "0.360", "21640.55", 4, "0.110", "6612.15"],
+    "2025-03-02 00:01": ["60130.0", "60130.0", "60125.0", "60125.0", "0.042", "2525.45", 2, "0.040", "2405.2"],
+  };
+  const asked: string[] = [];
+  const futuresExchange = ((input: URL) => {
+    asked.push(`${input.host}${input.pathname}`);
+    if (input.pathname !== "/fapi/v1/klines") return Promise.resolve(new Response("{}", { status: 404 }));
+    const first = Number(input.searchParams.get("startTime"));
+    const limit = Number(input.searchParams.get("limit"));
+    return Promise.resolve(Response.json(Array.from({ length: limit }, (_, i) => {
+      const open = first + i * 60_000;
+      const [o, h, l, c, volume, quote, trades, buy, buyQuote] = klines[
+        new Date(open).toISOString().slice(0, 16)
+          .replace("T", " ")
+      ]!;
+      return [open, o, h, l, c, volume, open + 59_999, quote, trades, buy, buyQuote, "0"];
+    })));
+  }) as typeof fetch;
+  try {
+    await writeGoldenLake(`${PROJECT_ROOT}/${lakeDir}`);
+    await writeFuturesLake(`${PROJECT_ROOT}/${lakeDir}`);
+    const built = await refreshMarts({
+      lakeDir: `${PROJECT_ROOT}/${lakeDir}`,
+      duckdbPath: `${PROJECT_ROOT}/${duckdbPath}`,
+      modelsDir: `${PROJECT_ROOT}/models`,
+      nowMs: GOLDEN_NOW_MS,
+    });
+    assert.equal(built.status, "built");
+    const outcome = await updatePublishedDatabase(
+      `${PROJECT_ROOT}/${duckdbPath}`,
+      (connection) =>
+        reconcileCandles(connection, {
+          market: "usdm",
+          restUrl: reconcileRestUrl(undefined, "usdm"),
+          nowMs: GOLDEN_NOW_MS,
+          settleSeconds: 60,
+          maxMinutes: 100,
+          maxChecks: 3,
+          fetchImpl: futuresExchange,
+        }),
+    );
+    assert.ok(outcome.status === "updated" && outcome.value.status === "checked");
+    assert.deepEqual([...new Set(asked)], ["fapi.binance.com/fapi/v1/klines"]);
+    assert.match(
+      formatReport(outcome.value),
+      /^reconcile usdm: checked 3 minutes of 1 pair in 1 klines request: 3 match,/,
+    );
+    assert.deepEqual(
+      await queryDatabase(
+        duckdbPath,
+        "select market || ' ' || pair || ' ' || strftime(minute_at, '%H:%M') || ' ' || status as row " +
+          "from marts.fct_kline_reconciliation order by all",
+      ),
+      [{ row: "usdm BTCUSDT 00:00 match" }, { row: "usdm BTCUSDT 00:01 match" }, { row: "usdm BTCUSDT 23:59 match" }],
+    );
+
+    // The next refresh puts the verdicts in the usdm health windows only; spot's BTCUSDT, never checked, has none.
+    await refreshMarts({
+      lakeDir: `${PROJECT_ROOT}/${lakeDir}`,
+      duckdbPath: `${PROJECT_ROOT}/${duckdbPath}`,
+      modelsDir: `${PROJECT_ROOT}/models`,
+      nowMs: GOLDEN_NOW_MS,
+    });
+    assert.deepEqual(
+      await queryDatabase(
+        duckdbPath,
+        "select market || ' ' || strftime(window_start_at, '%H:%M') || ' ' || klines_checked || ' ' || " +
+          "coalesce(kline_match_rate::varchar, '-') as row from marts.fct_pipeline_health_5m " +
+          "where pair = 'BTCUSDT' and window_start_at < timestamp '2025-03-02 00:05' order by all",
+      ),
+      [
+        { row: "spot 00:00 0 -" },
+        { row: "spot 23:55 0 -" },
+        { row: "usdm 00:00 2 1.0" },
+        { row: "usdm 23:55 1 1.0" },
+      ],
+    );
+  } finally {
+    for (const dir of [lakeDir, dbDir]) {
+      await Deno.remove(`${PROJECT_ROOT}/${dir}`, { recursive: true }).catch(() => {});
+    }
+  }
+});
+
+Deno.test("reconcileRestUrl() defaults to the market's REST host; BINANCE_REST_URL overrides it", () => {
+  assert.equal(reconcileRestUrl(undefined, "spot").href, "https://api.binance.com/");
+  assert.equal(reconcileRestUrl("", "usdm").href, "https://fapi.binance.com/");
+  assert.equal(reconcileRestUrl(" http://127.0.0.1:9443 ", "usdm").href, "http://127.0.0.1:9443/");
 });
 
 /** 40 trades in each of 00:00, 00:01 and 00:03 as a Binance public-data CSV: prices in cents, sizes in 10⁻⁵. */

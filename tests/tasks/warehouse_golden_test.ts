@@ -12,6 +12,9 @@ import {
   BACKFILL,
   dropProvenance,
   ETH_V2,
+  FUTURES_TRADES,
+  type FuturesTrade,
+  GOLDEN_FUTURES_MARTS,
   GOLDEN_MARTS,
   GOLDEN_NOW_MS,
   type GoldenMart,
@@ -20,6 +23,7 @@ import {
   RETRY_COPY,
   utcMs,
   writeArchiveHour,
+  writeFuturesLake,
   writeGoldenLake,
 } from "../helpers/golden_lake.ts";
 import { type FixtureTrade, writeDlq, writeLake } from "../helpers/lake.ts";
@@ -121,8 +125,8 @@ async function martDifferences(
   );
 }
 
-/** Every difference between the published marts and the golden ones, marts present included. */
-async function goldenDifferences(duckdbPath: string): Promise<string[]> {
+/** Every difference between the published marts and the golden ones, marts present included, over `where`'s rows. */
+async function goldenDifferences(duckdbPath: string, where = "true"): Promise<string[]> {
   return await withDatabase(duckdbPath, async (connection) => {
     const marts = (await readRows(
       connection,
@@ -131,7 +135,7 @@ async function goldenDifferences(duckdbPath: string): Promise<string[]> {
     const expected = Object.keys(GOLDEN_MARTS).sort();
     if (marts.join() !== expected.join()) return [`marts are ${marts}, the golden ones ${expected}`];
     const differences: string[] = [];
-    for (const mart of marts) differences.push(...await martDifferences(connection, mart, GOLDEN_MARTS[mart]!));
+    for (const mart of marts) differences.push(...await martDifferences(connection, mart, GOLDEN_MARTS[mart]!, where));
     return differences;
   });
 }
@@ -142,6 +146,167 @@ Deno.test("refreshMarts() builds every column of every mart of the golden lake t
     await writeGoldenLake(paths.lake);
     await refreshPassingTests(settings(paths));
     assert.deepEqual(await goldenDifferences(paths.duckdbPath), []);
+  } finally {
+    await paths.cleanUp();
+  }
+});
+
+Deno.test("refreshMarts() builds the usdm marts beside spot's: candles count MARKET trades only, the same ids never mix, and ids the source does not list are no gap", async () => {
+  const paths = testPaths();
+  try {
+    await writeGoldenLake(paths.lake);
+    const futuresFiles = await writeFuturesLake(paths.lake);
+    assert.ok(futuresFiles.every((path) => path.startsWith(`${paths.lake}/_usdm/pair=BTCUSDT/trade_date=`)));
+    const result = await refreshPassingTests(settings(paths));
+    // the usdm files hold each id once and share no folder with spot's: only the spot lake's 3 are deduplicated, as
+    // without them
+    assert.equal(result.lakeFiles, 9);
+    assert.equal(result.lakeFilesDeduplicated, 3);
+
+    // spot is exactly the golden lake, though spot BTCUSDT 101-106 share their ids with usdm's
+    assert.deepEqual(await goldenDifferences(paths.duckdbPath, "market = 'spot'"), []);
+    const usdm = await withDatabase(paths.duckdbPath, async (connection) => {
+      const differences: string[] = [];
+      for (const [mart, golden] of Object.entries(GOLDEN_FUTURES_MARTS)) {
+        differences.push(...await martDifferences(connection, mart, golden, "market = 'usdm'"));
+      }
+      const staged = (await readRows(
+        connection,
+        "select trade_id || ' ' || coalesce(trade_type, '-') || ' ' || is_market_trade as t from staging.stg_trades " +
+          "where market = 'usdm' order by trade_id",
+      )).map((row) => row.t);
+      const spotTypes = (await readRows(
+        connection,
+        "select count(*)::varchar as n from staging.stg_trades " +
+          "where market = 'spot' and (trade_type is not null or not is_market_trade)",
+      ))[0]!.n;
+      return { differences, staged, spotTypes };
+    });
+    assert.deepEqual(usdm.differences, []);
+    assert.deepEqual(usdm.staged, FUTURES_TRADES.map((t) => `${t.id} ${t.type} ${t.type === "MARKET"}`));
+    assert.equal(usdm.spotTypes, "0", "every spot trade is a market trade, without a trade_type");
+  } finally {
+    await paths.cleanUp();
+  }
+});
+
+Deno.test("refreshMarts() builds a lake that holds only the usdm dataset, and then one that gains spot incrementally", async () => {
+  const paths = testPaths();
+  try {
+    await writeFuturesLake(paths.lake);
+    const first = await refreshPassingTests(settings(paths));
+    assert.equal(first.lakeFiles, 2);
+    const usdmOnly = await withDatabase(paths.duckdbPath, async (connection) => ({
+      markets: (await readRows(connection, "select distinct market from marts.fct_candles_1m")).map((r) => r.market),
+      candles: await martDifferences(
+        connection,
+        "marts.fct_candles_1m",
+        GOLDEN_FUTURES_MARTS["marts.fct_candles_1m"]!,
+      ),
+    }));
+    assert.deepEqual(usdmOnly, { markets: ["usdm"], candles: [] });
+
+    await writeGoldenLake(paths.lake);
+    const second = await refreshPassingTests(settings(paths));
+    assert.equal(second.mode, "incremental");
+    assert.deepEqual(await goldenDifferences(paths.duckdbPath, "market = 'spot'"), []);
+  } finally {
+    await paths.cleanUp();
+  }
+});
+
+Deno.test("refreshMarts() applies one gap rule to both markets: missing ids are absent at the source when the next trade's source listed nothing between, else open", async () => {
+  const paths = testPaths();
+  const at = (time: string) => `2025-03-05 10:${time}`;
+  const trade = (id: number, time: string, sourcePrevId?: number): FuturesTrade => ({
+    id,
+    time: at(time),
+    price: "150.0",
+    qty: "1.000",
+    taker: "buy",
+    type: "MARKET",
+    ...(sourcePrevId === undefined ? {} : { sourcePrevId }),
+  });
+  try {
+    // usdm: REST listed 203 after 202, which proves nothing of 201-202 (open); it listed 207 right after 204, so
+    // 205-206 do not exist there (an ADL or insurance-fund trade the stream missed)
+    await writeFuturesLake(
+      paths.lake,
+      [trade(200, "00:10.000"), trade(203, "00:20.000", 202), trade(204, "00:30.000"), trade(207, "00:40.000", 204)]
+        .concat([trade(208, "01:10.000")]),
+      { pair: "SOLUSDT" },
+    );
+    // spot, the same ids: REST listed 202 right after 200, so 201 is absent at the source there too
+    await writeFuturesLake(
+      paths.lake,
+      [trade(200, "00:10.000"), trade(202, "00:20.000", 200), trade(203, "00:40.000")],
+      {
+        pair: "SOLUSDT",
+        market: "spot",
+      },
+    );
+    await refreshPassingTests(settings(paths, { nowMs: utcMs("2025-03-05 10:03:00.000") }));
+    const marts = await withDatabase(paths.duckdbPath, async (connection) => ({
+      gaps: (await readRows(
+        connection,
+        "select market || ' ' || from_trade_id || '-' || to_trade_id || ' ' || missing_count || ' ' || status || ' ' || " +
+          "coalesce(healed_by, '-') || ' after ' || strftime(gap_after_time, '%H:%M:%S') as g " +
+          "from marts.fct_trade_gaps order by market, from_trade_id",
+      )).map((row) => row.g),
+      openGaps: (await readRows(
+        connection,
+        "select market || ' ' || message as a from marts.fct_alert_conditions where kind = 'open_gaps' order by 1",
+      )).map((row) => row.a),
+    }));
+    assert.deepEqual(marts.gaps, [
+      "spot 201-201 1 absent_at_source - after 10:00:10",
+      "spot 202-202 1 healed rest_backfill after 10:00:10",
+      "usdm 201-202 2 open - after 10:00:10",
+      "usdm 203-203 1 healed rest_backfill after 10:00:10",
+      "usdm 205-206 2 absent_at_source - after 10:00:30",
+      "usdm 207-207 1 healed rest_backfill after 10:00:30",
+    ]);
+    assert.deepEqual(marts.openGaps, ["usdm 1 trade-id gaps not healed"]);
+  } finally {
+    await paths.cleanUp();
+  }
+});
+
+Deno.test("refreshMarts() gives the kept external tables the market column, as spot for the rows from before it", async () => {
+  const paths = testPaths();
+  try {
+    await writeGoldenLake(paths.lake);
+    await refreshPassingTests(settings(paths));
+    // a database published before markets existed: the kept tables lack the column and hold spot's rows
+    const instance = await DuckDBInstance.create(paths.duckdbPath);
+    const connection = await instance.connect();
+    try {
+      await connection.run(`
+        alter table marts.fct_kline_reconciliation drop column market;
+        insert into marts.fct_kline_reconciliation by name
+        select 'BTCUSDT' as pair, timestamp '2025-03-01 23:58' as minute_at, 'match' as status,
+          '' as mismatched_fields, '{}' as differences, 1 as checks, timestamp '2025-03-02 00:07' as checked_at,
+          'x' as candle_hash;
+        alter table marts.alerts drop column market;`);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+    await refreshPassingTests(settings(paths));
+    const kept = await withDatabase(paths.duckdbPath, async (connection) => ({
+      reconciled: (await readRows(
+        connection,
+        "select market || ' ' || pair || ' ' || status as r from marts.fct_kline_reconciliation",
+      )).map((row) => row.r),
+      alerts: (await readRows(connection, "select market || ' ' || alert_id as a from marts.alerts order by 1"))
+        .map((row) => row.a),
+    }));
+    assert.deepEqual(kept.reconciled, ["spot BTCUSDT match"]);
+    assert.deepEqual(kept.alerts, [
+      "spot BTCUSDT/open_gaps/2025-03-02T00:07:30",
+      "spot BTCUSDT/stale/2025-03-02T00:07:30",
+      "spot ETHUSDT/stale/2025-03-02T00:07:30",
+    ]);
   } finally {
     await paths.cleanUp();
   }
@@ -176,9 +341,10 @@ Deno.test("refreshMarts() builds candles by trade id: a late lower id, trades at
     await refreshPassingTests(settings(paths, { nowMs: at("02:00.000") }));
 
     const candles: GoldenMart = {
-      orderBy: "pair, minute_at",
+      orderBy: "market, pair, minute_at",
       rows: [
         {
+          market: "spot",
           pair: "BTCUSDT",
           minute_at: "2025-03-01 12:00:00",
           open: "100.00000000", // 201, though it arrived last
@@ -193,6 +359,7 @@ Deno.test("refreshMarts() builds candles by trade id: a late lower id, trades at
           taker_buy_quote_volume: "412.0000000000000000",
         },
         {
+          market: "spot",
           pair: "BTCUSDT",
           minute_at: "2025-03-01 12:01:00",
           open: "103.00000000",
@@ -533,11 +700,12 @@ Deno.test("refreshMarts() keeps the live copy of a trade the archive also holds,
           "from marts.fct_trade_gaps order by pair, from_trade_id",
       )).map((row) => row.g),
       reconciliation: await martDifferences(connection, "marts.fct_archive_reconciliation", {
-        orderBy: "pair, trade_date",
+        orderBy: "market, pair, trade_date",
         rows: [
           {
             // 10 archive rows; 8 trades captured (7 live, 1005 from REST); 1001, 1002 and 1006 in both, and only
             // 1002 differs: its price and its side, not its time (1001 and 1006 differ below the millisecond)
+            market: "spot",
             pair: "BTCUSDT",
             trade_date: "2025-03-03",
             archive_trades: "10",
@@ -552,6 +720,7 @@ Deno.test("refreshMarts() keeps the live copy of a trade the archive also holds,
             differing_fields: "[is_buyer_maker, price]",
           },
           {
+            market: "spot",
             pair: "ETHUSDT",
             trade_date: "2025-03-03",
             archive_trades: "3",

@@ -13,6 +13,7 @@ import { withLakeLock } from "../lake/storage/lake_lock.ts";
 import { dlqFiles, type LakeFile, lakeFiles } from "../lake/storage/listing.ts";
 import { type LakeFileIds, LakeFileIdsCache, singleCopyFiles } from "./single_copy.ts";
 import { DLQ_FOLDER, emptyDlqSelect } from "../lake/dlq/dlq_schema.ts";
+import { type Market, marketLakeDir, MARKETS } from "../market.ts";
 import { type AlertChanges, updateAlerts } from "./alerts.ts";
 import { earliestChangedHour, type SeenFile, timestampLiteral } from "./changes.ts";
 import { loadModels, type Model, type SingularTest } from "./models.ts";
@@ -99,9 +100,11 @@ export async function refreshMarts(settings: RefreshSettings): Promise<RefreshRe
     return await withLakeLock(settings.lakeDir, "shared", async () => {
       // DuckDB is confined to the real path, so the files are listed under it too.
       const lakeRoot = await Deno.realPath(settings.lakeDir).catch(() => undefined);
-      const lake = lakeRoot === undefined ? [] : await lakeFiles(lakeRoot);
+      // Each market's dataset has the same layout under its own folder (spot: the root); a lake without futures
+      // files lists one folder that does not exist, nothing more.
+      const lake = lakeRoot === undefined ? [] : await everyMarket(lakeRoot, lakeFiles);
       if (lakeRoot === undefined || lake.length === 0) return { status: "empty", lakeDir: settings.lakeDir };
-      const dlq = await dlqFiles(lakeRoot);
+      const dlq = await everyMarket(lakeRoot, dlqFiles);
       return await buildAndPublish(settings, models, singularTests, lakeRoot, lake, dlq);
     });
   } finally {
@@ -155,6 +158,8 @@ async function buildAndPublish(
     // matches nothing, hence the empty file when the lake has none.
     const emptyDlq = dlq.length > 0 ? "" : await writeEmptyDlqFile(connection, emptyDlqDir(files.building));
     await connection.run(`set variable dlq_files = ${sqlStringList(dlqFilesToRead(lakeRoot, dlq, emptyDlq))}`);
+    // The sources tell a file's market by the folder it lies in.
+    await connection.run(`set variable usdm_lake_dir = ${sqlString(marketLakeDir(lakeRoot, "usdm"))}`);
 
     endPhase("prepare");
     const lakeSource = (since?: string) => lakeFilesToRead(lakeRoot, lake, since);
@@ -343,6 +348,7 @@ async function buildModels(
       how = "view";
     } else if (model.materialized === "external") {
       how = "kept";
+      if (exists) await addNewExternalColumns(connection, model);
     } else if (model.materialized === "table") {
       how = "full";
     } else if (full || !exists || changed || model.dependsOn.some((id) => rebuiltWhole.has(id))) {
@@ -391,12 +397,33 @@ export function rebuildStart(rebuiltFrom: string, columnType: string): string {
   return columnType === "DATE" ? `${rebuiltFrom.slice(0, 10)} 00:00:00` : rebuiltFrom;
 }
 
+/** `list(dir)` over every market's dataset under `lakeRoot`, spot's first. */
+async function everyMarket<T>(lakeRoot: string, list: (dir: string) => Promise<T[]>): Promise<T[]> {
+  const found: T[] = [];
+  for (const market of MARKETS) found.push(...await list(marketLakeDir(lakeRoot, market)));
+  return found;
+}
+
+/** The market whose dataset under `lakeRoot` holds `path`. */
+export function marketOfPath(lakeRoot: string, path: string): Market {
+  return MARKETS.find((market) => market !== "spot" && path.startsWith(`${marketLakeDir(lakeRoot, market)}/`)) ??
+    "spot";
+}
+
+/** The markets with at least one of `paths` under `lakeRoot`, in MARKETS order. */
+function marketsOf(lakeRoot: string, paths: readonly string[]): Market[] {
+  const found = new Set(paths.map((path) => marketOfPath(lakeRoot, path)));
+  return MARKETS.filter((market) => found.has(market));
+}
+
 /**
- * The lake files a build reads (`lake_files` in sources.lake_trades): the whole lake as one glob for a full build;
+ * The lake files a build reads (`lake_files` in sources.lake_trades): the whole lake as one glob per market that has
+ * files (read_parquet fails on a glob that matches nothing, and most lakes have no futures dataset) for a full build;
  * for an incremental one only the files of the hours it rebuilds, so DuckDB does not open every file's footer.
  */
 export function lakeFilesToRead(lakeRoot: string, lake: readonly LakeFile[], since?: string): string[] {
-  const everything = [`${lakeRoot}/pair=*/trade_date=*/hour=*/*.parquet`];
+  const everything = marketsOf(lakeRoot, lake.map((file) => file.path))
+    .map((market) => `${marketLakeDir(lakeRoot, market)}/pair=*/trade_date=*/hour=*/*.parquet`);
   if (since === undefined) return everything;
   const files = lakeFilesFrom(lake, since).map((file) => file.path);
   return files.length > 0 ? files : everything;
@@ -410,11 +437,47 @@ export function lakeFilesFrom(lake: readonly LakeFile[], since?: string): readon
 }
 
 /**
- * The DLQ files a build reads (`dlq_files` in sources.lake_dlq_events): every `_dlq` file as one glob, or, when the
- * lake has none, `emptyFile` (no rows, the same columns), since read_parquet fails on a glob that matches nothing.
+ * The DLQ files a build reads (`dlq_files` in sources.lake_dlq_events): every `_dlq` file of each market's dataset
+ * that has one as one glob, or, when the lake has none, `emptyFile` (no rows, the same columns), since read_parquet
+ * fails on a glob that matches nothing.
  */
 export function dlqFilesToRead(lakeRoot: string, dlq: readonly string[], emptyFile: string): string[] {
-  return dlq.length > 0 ? [`${lakeRoot}/${DLQ_FOLDER}/received_date=*/*.parquet`] : [emptyFile];
+  if (dlq.length === 0) return [emptyFile];
+  return marketsOf(lakeRoot, dlq)
+    .map((market) => `${marketLakeDir(lakeRoot, market)}/${DLQ_FOLDER}/received_date=*/*.parquet`);
+}
+
+/**
+ * What a column an external model gained holds in the rows kept from before it existed. Those rows were written by
+ * a pipeline that knew spot only.
+ */
+const EXTERNAL_COLUMN_BACKFILL: Record<string, string> = { market: "'spot'" };
+
+/**
+ * Adds the columns an external model's SQL names that its kept table lacks (its rows are another task's, so it is
+ * never rebuilt), filled as {@link EXTERNAL_COLUMN_BACKFILL} says, else null.
+ */
+async function addNewExternalColumns(connection: DuckDBConnection, model: Model): Promise<void> {
+  const wanted = await readRows<{ name: string; type: string }>(
+    connection,
+    `select column_name as name, column_type as type from (describe ${model.sql.trim().replace(/;$/, "")})`,
+  );
+  const present = new Set(
+    (await readRows<{ name: string }>(
+      connection,
+      `select column_name as name from information_schema.columns ` +
+        `where table_schema = ${sqlString(model.schema)} and table_name = ${sqlString(model.name)}`,
+    )).map((row) => row.name),
+  );
+  for (const column of wanted.filter((c) => !present.has(c.name))) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(column.name)) throw new RangeError(`Cannot add column ${column.name}`);
+    const fill = EXTERNAL_COLUMN_BACKFILL[column.name];
+    await connection.run(
+      `alter table ${model.id} add column ${column.name} ${column.type}${fill === undefined ? "" : ` default ${fill}`}`,
+    );
+    // the default filled the kept rows; rows written from now on name the column themselves
+    if (fill !== undefined) await connection.run(`alter table ${model.id} alter column ${column.name} drop default`);
+  }
 }
 
 /** Where a build keeps its empty DLQ file: beside its private copy of the database, removed when the build ends. */

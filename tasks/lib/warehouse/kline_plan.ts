@@ -1,3 +1,5 @@
+import { type Market, marketProfile } from "../market.ts";
+
 /**
  * Kline planning: which minutes are due for a check and how to ask the exchange for them within the REST weight
  * budget, as pure functions. Kept apart from the fetch and the database so the choices can be tested on plain data.
@@ -5,7 +7,7 @@
 
 /** One minute, in milliseconds. */
 export const MINUTE_MS = 60_000;
-/** The most klines one `GET /api/v3/klines` returns. */
+/** The most klines one `GET /api/v3/klines` (or `/fapi/v1/klines`) returns. */
 export const MAX_KLINES_PER_REQUEST = 1000;
 /** Request weight of one klines request (REFERENCE.md §2). */
 export const KLINES_WEIGHT = 2;
@@ -111,9 +113,12 @@ export function planRequests(
   return { requests: requests.slice(0, affordable), deferredMinutes };
 }
 
-/** The URL of a klines request: open times from the first minute to the last one's close, in ms. */
-export function klinesUrl(restUrl: URL, request: KlinesRequest): URL {
-  const url = new URL("/api/v3/klines", restUrl);
+/**
+ * The URL of a klines request on `market`'s klines endpoint (spot `/api/v3/klines`, usdm `/fapi/v1/klines`): open
+ * times from the first minute to the last one's close, in ms.
+ */
+export function klinesUrl(restUrl: URL, request: KlinesRequest, market: Market = "spot"): URL {
+  const url = new URL(marketProfile(market).rest.klines, restUrl);
   url.search = new URLSearchParams({
     symbol: request.pair,
     interval: "1m",

@@ -1,10 +1,12 @@
 /**
- * The exchange side of kline reconciliation: one `GET /api/v3/klines` per planned request, parsed exactly. It is the
+ * The exchange side of kline reconciliation: one `GET /api/v3/klines` (spot) or `GET /fapi/v1/klines` (usdm) per
+ * planned request, parsed exactly. Both answer the same 12-field arrays. It is the
  * only module of the reconciliation that talks to the network, and it takes its `fetch` as an argument.
  */
 import { RateLimitedError, refuseIfRateLimited } from "../ingest/backfill.ts";
 import { type MinuteValues, parseKline } from "./kline_compare.ts";
 import { type KlinesRequest, klinesUrl } from "./kline_plan.ts";
+import type { Market } from "../market.ts";
 
 export { RateLimitedError };
 
@@ -26,8 +28,9 @@ export async function fetchKlines(
   restUrl: URL,
   request: KlinesRequest,
   fetchImpl: typeof fetch = fetch,
+  market: Market = "spot",
 ): Promise<Map<number, MinuteValues>> {
-  const url = klinesUrl(restUrl, request);
+  const url = klinesUrl(restUrl, request, market);
   const what = `klines ${request.pair} from ${new Date(request.firstMinuteMs).toISOString()}`;
   let response: Response;
   try {

@@ -10,6 +10,7 @@ import { sqlString } from "../duckdb.ts";
 export interface AlertEvent {
   event: "alert_opened" | "alert_resolved";
   alert_id: string;
+  market: string;
   pair: string;
   kind: string;
   message: string;
@@ -36,18 +37,19 @@ export interface RetryPolicy {
 /** Every notification not yet accepted by the webhook, openings before resolutions, oldest first. */
 export async function pendingEvents(connection: DuckDBConnection): Promise<AlertEvent[]> {
   const rows = (await connection.runAndReadAll(`
-    select 'alert_opened' as event, alert_id, pair, kind, message, value, threshold,
+    select 'alert_opened' as event, alert_id, market, pair, kind, message, value, threshold,
       strftime(opened_at, '%Y-%m-%dT%H:%M:%SZ') as opened_at,
       strftime(resolved_at, '%Y-%m-%dT%H:%M:%SZ') as resolved_at, opened_at as happened_at
     from marts.alerts where notified_opened_at is null
     union all
-    select 'alert_resolved', alert_id, pair, kind, message, value, threshold,
+    select 'alert_resolved', alert_id, market, pair, kind, message, value, threshold,
       strftime(opened_at, '%Y-%m-%dT%H:%M:%SZ'), strftime(resolved_at, '%Y-%m-%dT%H:%M:%SZ'), resolved_at
     from marts.alerts where resolved_at is not null and notified_resolved_at is null
     order by happened_at, event desc, alert_id`)).getRowObjectsJson();
   return rows.map((row) => ({
     event: row.event as AlertEvent["event"],
     alert_id: String(row.alert_id),
+    market: String(row.market),
     pair: String(row.pair),
     kind: String(row.kind),
     message: String(row.message),

@@ -1,6 +1,8 @@
 /**
  * Kline reconciliation: our 1-minute candles (marts.fct_candles_1m) against the exchange's own 1-minute klines, one
- * verdict per pair and minute in marts.fct_kline_reconciliation.
+ * verdict per market, pair and minute in marts.fct_kline_reconciliation. A run checks one market (MARKET): its
+ * candles against its own klines endpoint (spot `/api/v3/klines`, usdm `/fapi/v1/klines`, which counts only X =
+ * MARKET trades, as our usdm candles do).
  *
  * The module reads as one run goes: read the due minutes with our candles → choose and plan them (kline_plan.ts) →
  * fetch (klines_client.ts) → compare (kline_compare.ts) → record → report. The database steps take their DuckDB
@@ -25,11 +27,14 @@ import {
   selectMinutes,
 } from "./kline_plan.ts";
 import { fetchKlines, RateLimitedError } from "./klines_client.ts";
+import type { Market } from "../market.ts";
 
 // ---- the run ---------------------------------------------------------------------------------------------------
 
 /** How to run one reconciliation. */
 export interface ReconcileSettings {
+  /** Whose candles and klines endpoint. @default "spot" */
+  market?: Market;
   restUrl: URL;
   nowMs: number;
   /** Seconds after a minute closes before it is checked. */
@@ -57,6 +62,8 @@ export type ReconcileReport =
   | { status: "not_built"; missing: string }
   | {
     status: "checked";
+    /** The market checked. @default "spot" */
+    market?: Market;
     /** The last minute that was old enough to check. */
     lastCheckableMs: number;
     results: MinuteResult[];
@@ -88,7 +95,8 @@ export async function reconcileCandles(
   const refreshedAtMs = refreshed[0]?.ms == null ? undefined : Number(refreshed[0].ms);
   const lastCheckableMs = lastCheckableMinuteMs(settings.nowMs, refreshedAtMs, settings.settleSeconds * 1000);
 
-  const due = await readDueMinutes(connection, lastCheckableMs, settings);
+  const market = settings.market ?? "spot";
+  const due = await readDueMinutes(connection, market, lastCheckableMs, settings);
   const chosen = selectMinutes(due.minutes, settings.maxMinutes);
   const plan = planRequests(chosen, { weightBudget: settings.weightBudget ?? DEFAULT_WEIGHT_BUDGET });
   const ours = new Map(chosen.map((minute) => [`${minute.pair}@${minute.minuteMs}`, minute]));
@@ -99,7 +107,7 @@ export async function reconcileCandles(
   for (const request of plan.requests) {
     let klines: Map<number, MinuteValues>;
     try {
-      klines = await fetchKlines(settings.restUrl, request, settings.fetchImpl);
+      klines = await fetchKlines(settings.restUrl, request, settings.fetchImpl, market);
     } catch (error) {
       if (!(error instanceof RateLimitedError)) throw error;
       rateLimited = { status: error.status, retryAfterMs: error.retryAfterMs };
@@ -111,9 +119,10 @@ export async function reconcileCandles(
       results.push({ pair, minuteMs, reason, candleHash, ...compareMinute(candle, klines.get(minuteMs)) });
     }
   }
-  await recordResults(connection, results, settings.nowMs);
+  await recordResults(connection, market, results, settings.nowMs);
   return {
     status: "checked",
+    market,
     lastCheckableMs,
     results,
     requests: sent,
@@ -135,6 +144,7 @@ interface DueCandle extends DueMinute {
  */
 async function readDueMinutes(
   connection: DuckDBConnection,
+  market: Market,
   lastCheckableMs: number,
   settings: Pick<ReconcileSettings, "maxMinutes" | "maxChecks">,
 ): Promise<{ minutes: DueCandle[]; total: number }> {
@@ -156,6 +166,7 @@ candles as (
     taker_buy_volume::varchar as taker_buy_volume,
     taker_buy_quote_volume::varchar as taker_buy_quote_volume
   from ${CANDLES}
+  where market = ${sqlString(market)}
 ),
 hashed as (
   select
@@ -176,7 +187,8 @@ checked as (
   select reconciled.pair, reconciled.minute_at, reconciled.status, reconciled.checks, reconciled.candle_hash
   from ${RECONCILIATION} as reconciled
   inner join pair_ranges as ranges
-    on ranges.pair = reconciled.pair
+    on reconciled.market = ${sqlString(market)}
+    and ranges.pair = reconciled.pair
     and reconciled.minute_at between ranges.first_minute_at and ranges.last_minute_at
 ),
 expected as (
@@ -245,21 +257,22 @@ left join hashed on hashed.pair = due.pair and hashed.minute_at = due.minute_at`
   };
 }
 
-/** Upserts the verdicts: one row per pair and minute, `checks` counting every check. */
+/** Upserts the verdicts of `market`: one row per market, pair and minute, `checks` counting every check. */
 async function recordResults(
   connection: DuckDBConnection,
+  market: Market,
   results: readonly MinuteResult[],
   checkedAtMs: number,
 ): Promise<void> {
   if (results.length === 0) return;
   await connection.run(
-    "create or replace temp table reconciled (pair varchar, minute_at timestamp, checked_at timestamp, " +
+    "create or replace temp table reconciled (market varchar, pair varchar, minute_at timestamp, checked_at timestamp, " +
       "status varchar, mismatched_fields varchar, differences varchar, candle_hash varchar)",
   );
   const checkedAt = `make_timestamp(${Math.trunc(checkedAtMs) * 1000})`;
   for (let start = 0; start < results.length; start += 500) {
     const values = results.slice(start, start + 500).map((result) =>
-      `(${sqlString(result.pair)}, make_timestamp(${result.minuteMs * 1000}), ${checkedAt}, ` +
+      `(${sqlString(market)}, ${sqlString(result.pair)}, make_timestamp(${result.minuteMs * 1000}), ${checkedAt}, ` +
       `${sqlString(result.status)}, ${sqlString(result.mismatchedFields.join(","))}, ` +
       `${sqlString(JSON.stringify(result.differences))}, ` +
       `${sqlString(result.candleHash)})`
@@ -270,10 +283,11 @@ async function recordResults(
     create or replace temp table reconciled_counted as
     select fresh.*, coalesce(previous.checks, 0) + 1 as checks
     from reconciled as fresh
-    left join ${RECONCILIATION} as previous on previous.pair = fresh.pair and previous.minute_at = fresh.minute_at;
+    left join ${RECONCILIATION} as previous
+      on previous.market = fresh.market and previous.pair = fresh.pair and previous.minute_at = fresh.minute_at;
     delete from ${RECONCILIATION} as previous
     using reconciled as fresh
-    where previous.pair = fresh.pair and previous.minute_at = fresh.minute_at;
+    where previous.market = fresh.market and previous.pair = fresh.pair and previous.minute_at = fresh.minute_at;
     insert into ${RECONCILIATION} by name select * from reconciled_counted;
     drop table reconciled;
     drop table reconciled_counted;`);
@@ -306,11 +320,13 @@ export function formatReport(report: Extract<ReconcileReport, { status: "checked
   const counts = countStatuses(report.results);
   const pairs = new Set(report.results.map((result) => result.pair)).size;
   const lines: string[] = [];
+  // spot's lines read as they did before markets existed
+  const task = report.market === undefined || report.market === "spot" ? "reconcile" : `reconcile ${report.market}`;
   if (report.results.length === 0 && report.deferredMinutes === 0) {
-    lines.push(`reconcile: nothing to check: every minute up to ${minuteText(report.lastCheckableMs)} UTC is checked`);
+    lines.push(`${task}: nothing to check: every minute up to ${minuteText(report.lastCheckableMs)} UTC is checked`);
   } else {
     lines.push(
-      `reconcile: checked ${count(report.results.length, "minute")} of ${count(pairs, "pair")} in ` +
+      `${task}: checked ${count(report.results.length, "minute")} of ${count(pairs, "pair")} in ` +
         `${count(report.requests, "klines request")}: ` +
         STATUSES.map((status) => `${counts[status]} ${status}`).join(", ") +
         (report.deferredMinutes > 0 ? `; ${count(report.deferredMinutes, "minute")} left for the next run` : "") +

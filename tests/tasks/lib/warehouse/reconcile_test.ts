@@ -214,6 +214,13 @@ Deno.test("klinesUrl() asks for 1m klines from the first open time to the last m
   );
 });
 
+Deno.test("klinesUrl() asks usdm's klines of /fapi/v1/klines, spot's of /api/v3/klines", () => {
+  const request = { pair: "BTCUSDT", firstMinuteMs: T0, lastMinuteMs: T0, limit: 1, minutes: [T0] };
+  const rest = new URL("https://fapi.binance.com");
+  assert.equal(klinesUrl(rest, request, "usdm").pathname, "/fapi/v1/klines");
+  assert.equal(klinesUrl(rest, request, "spot").pathname, "/api/v3/klines");
+});
+
 const REQUEST = { pair: "BTCUSDT", firstMinuteMs: T0, lastMinuteMs: T0, limit: 1, minutes: [T0] };
 const REST = new URL("http://127.0.0.1:9443");
 
