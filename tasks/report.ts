@@ -3,7 +3,7 @@
  * notebooks/02_pipeline_health.ipynb headless with the Deno kernel (nbclient), writes them as one standalone HTML page
  * `reports/report-<UTC timestamp>.html`, copies it to `reports/latest.html`, and prints the path.
  *
- * The notebooks read NOTEBOOK_PAIR, NOTEBOOK_WINDOW_MINUTES, DUCKDB_PATH, LAKE_DIR and the HEALTH_* thresholds; an
+ * The notebooks read NOTEBOOK_PAIR, NOTEBOOK_MARKET, NOTEBOOK_WINDOW_MINUTES, DUCKDB_PATH, LAKE_DIR and the HEALTH_* thresholds; an
  * empty or missing database gives a report that says "No data yet", not a failure.
  *
  * Permissions: run python3 (to create the venv) and the venv's python (nbclient, nbconvert); read and write .cache

@@ -5,9 +5,11 @@
  */
 import type { HealthThresholds } from "../config.ts";
 import { lakeFiles } from "../lake/storage/listing.ts";
+import { marketLakeDir, MARKETS } from "../market.ts";
 import { epochMs, type Marts, type NoData, withMarts } from "./database.ts";
 import type { NotebookParams } from "./params.ts";
 import {
+  busiestMarket,
   inWindow,
   lastRefresh,
   msDate,
@@ -107,18 +109,19 @@ export interface HealthData {
 
 /** Reads the health notebook's data, or {@link NoData} when there is nothing (yet) to show. */
 export async function loadHealth(params: NotebookParams): Promise<HealthData | NoData> {
-  const files = await lakeFiles(params.lakeDir);
+  const files = (await Promise.all(MARKETS.map((market) => lakeFiles(marketLakeDir(params.lakeDir, market))))).flat();
   return await withMarts(params.duckdbPath, async (marts) => {
     const window = await windowEndingAt(marts, "select max(window_end_at) from marts.fct_pipeline_health_5m", params);
-    const picked = await pickPair(marts, window, params.pair);
+    const market = params.market ?? await busiestMarket(marts, window);
+    const picked = await pickPair(marts, window, params.pair, market);
     if (typeof picked !== "string") return picked;
     const values = windowValues(window);
     return {
-      pair: picked,
+      pair: market === "spot" ? picked : `${picked} (${market})`,
       window,
       thresholds: params.thresholds,
       refresh: await lastRefresh(marts),
-      latency: (await marts.rows<Row>(LATENCY_SQL, { ...values, pair: picked })).map((row) => ({
+      latency: (await marts.rows<Row>(LATENCY_SQL, { ...values, pair: picked, market })).map((row) => ({
         minuteAt: msDate(row.minute_ms),
         samples: num(row.sample_count),
         ingestP50Ms: num(row.ingest_p50_ms),
@@ -224,16 +227,19 @@ const LATENCY_SQL = `
   select ${epochMs("minute_at")} as minute_ms, sample_count::double as sample_count,
     ingest_p50_ms, ingest_p95_ms, ingest_p99_ms, lake_p50_ms, lake_p95_ms, lake_p99_ms
   from marts.fct_ingestion_latency_1m
-  where pair = $pair and ${inWindow("minute_at")}
+  where market = $market and pair = $pair and ${inWindow("minute_at")}
   order by minute_at`;
 
+// A pair's label carries its market unless it is spot's: a perpetual and its spot market are separate series.
 const HEALTH_SQL = `
-  select pair, ${epochMs("window_start_at")} as window_start_ms, ${epochMs("window_end_at")} as window_end_ms,
+  select case when market = 'spot' then pair else pair || ' (' || market || ')' end as pair, ${
+  epochMs("window_start_at")
+} as window_start_ms, ${epochMs("window_end_at")} as window_end_ms,
     status, trades_5m::double as trades_5m, seconds_since_last_trade, seconds_since_last_ingest,
     open_gaps::double as open_gaps, dlq_events::double as dlq_events, ingest_p99_ms, kline_match_rate
   from marts.fct_pipeline_health_5m
   where ${inWindow("window_start_at")}
-  order by pair, window_start_at`;
+  order by market, pair, window_start_at`;
 
 // Every pair's dead-letter events by reason (most have no pair), per window. A window without events has no row in
 // the DLQ mart; when the whole window has none, the health windows give zero rows, so the chart says so.
@@ -257,18 +263,19 @@ const DLQ_SQL = `
   order by window_start_ms, reason`;
 
 // Open gaps always matter, whenever they began; healed ones only within the window.
+// Ids a source confirmed it never had (futures' off-book trades) are not gaps: left out.
 const GAPS_SQL = `
-  select pair, from_trade_id::double as from_trade_id, to_trade_id::double as to_trade_id,
+  select case when market = 'spot' then pair else pair || ' (' || market || ')' end as pair, from_trade_id::double as from_trade_id, to_trade_id::double as to_trade_id,
     missing_count::double as missing_count, ${epochMs("gap_after_time")} as gap_after_ms,
     ${epochMs("first_seen_at")} as first_seen_ms, status, healed_by
   from marts.fct_trade_gaps
-  where status = 'open' or ${inWindow("gap_after_time")}
+  where status <> 'absent_at_source' and (status = 'open' or ${inWindow("gap_after_time")})
   order by gap_after_time, pair
   limit 1000`;
 
 // Days (UTC) overlapping [$start_ms, $end_ms).
 const ARCHIVE_SQL = `
-  select pair, strftime(trade_date, '%Y-%m-%d') as trade_date, archive_trades::double as archive_trades,
+  select case when market = 'spot' then pair else pair || ' (' || market || ')' end as pair, strftime(trade_date, '%Y-%m-%d') as trade_date, archive_trades::double as archive_trades,
     live_trades::double as live_trades, overlapping_trades::double as overlapping_trades,
     disagreeing_trades::double as disagreeing_trades, array_to_string(differing_fields, ',') as differing_fields
   from marts.fct_archive_reconciliation

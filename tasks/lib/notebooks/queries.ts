@@ -3,6 +3,7 @@
  * candle. DECIMAL columns become JavaScript numbers here, for plotting only; the marts keep them exact.
  */
 import { epochMs, type Marts, type NoData, noData, withMarts } from "./database.ts";
+import type { Market } from "../market.ts";
 import type { NotebookParams } from "./params.ts";
 
 export { isNoData, type NoData } from "./database.ts";
@@ -87,11 +88,12 @@ export function loadMarket(params: NotebookParams): Promise<MarketData | NoData>
       "select max(minute_at) + interval 1 minute from marts.fct_candles_1m",
       params,
     );
-    const picked = await pickPair(marts, window, params.pair);
+    const market = params.market ?? await busiestMarket(marts, window);
+    const picked = await pickPair(marts, window, params.pair, market);
     if (typeof picked !== "string") return picked;
-    const values = { pair: picked, ...windowValues(window) };
+    const values = { pair: picked, market, ...windowValues(window) };
     return {
-      pair: picked,
+      pair: market === "spot" ? picked : `${picked} (${market})`,
       window,
       refresh: await lastRefresh(marts),
       candles: (await marts.rows<Row>(CANDLES_SQL, values)).map((row) => ({
@@ -151,15 +153,35 @@ export function inWindow(column: string): string {
   return `${column} >= make_timestamp(($start_ms * 1000)::bigint) and ${column} < make_timestamp(($end_ms * 1000)::bigint)`;
 }
 
-/** `wanted` when it traded in the window, else the pair with the most trades; {@link NoData} when none did. */
-export async function pickPair(marts: Marts, window: Window, wanted: string | undefined): Promise<string | NoData> {
+/** Spot when it traded in the window, else the market that traded most (spot when none did). */
+export async function busiestMarket(marts: Marts, window: Window): Promise<Market> {
+  const [row] = await marts.rows<{ market: string }>(
+    `select market from marts.fct_trades_1m where ${inWindow("minute_at")}
+     group by market order by market = 'spot' desc, sum(trade_count) desc limit 1`,
+    windowValues(window),
+  );
+  return row?.market === "usdm" ? "usdm" : "spot";
+}
+
+/**
+ * `wanted` when it traded on `market` in the window, else that market's pair with the most trades; {@link NoData}
+ * when none did.
+ */
+export async function pickPair(
+  marts: Marts,
+  window: Window,
+  wanted: string | undefined,
+  market: Market = "spot",
+): Promise<string | NoData> {
   const pairs = (await marts.rows<{ pair: string }>(
-    `select pair from marts.fct_trades_1m where ${
+    `select pair from marts.fct_trades_1m where market = $market and ${
       inWindow("minute_at")
     } group by pair order by sum(trade_count) desc, pair`,
-    windowValues(window),
+    { market, ...windowValues(window) },
   )).map((row) => row.pair);
-  if (wanted === undefined) return pairs[0] ?? noData("The marts hold no trades in the window.");
+  if (wanted === undefined) {
+    return pairs[0] ?? noData(`The marts hold no ${market} trades in the window (NOTEBOOK_MARKET=${market}).`);
+  }
   if (pairs.includes(wanted)) return wanted;
   const others = pairs.length === 0 ? "none" : pairs.map((pair) => `\`${pair}\``).join(", ");
   return {
@@ -201,26 +223,27 @@ const CANDLES_SQL = `
   select ${epochMs("minute_at")} as minute_ms, open::double as open, high::double as high, low::double as low,
     close::double as close, vwap::double as vwap, volume::double as volume, trade_count::double as trade_count
   from marts.fct_candles_1m
-  where pair = $pair and ${inWindow("minute_at")}
+  where market = $market and pair = $pair and ${inWindow("minute_at")}
   order by minute_at`;
 
 const FLOW_SQL = `
   select ${epochMs("minute_at")} as minute_ms, buy_volume::double as buy_volume, sell_volume::double as sell_volume,
     imbalance, cumulative_delta::double as cumulative_delta
   from marts.fct_orderflow_1m
-  where pair = $pair and ${inWindow("minute_at")}
+  where market = $market and pair = $pair and ${inWindow("minute_at")}
   order by minute_at`;
 
 // Quarter-decade buckets of log10(quantity): sizes span orders of magnitude, so equal-width bins would hide them.
 const TRADE_SIZES_SQL = `
   select taker_side as side, floor(log10(quantity::double) * 4)::double as bucket, count(*)::double as trades
   from staging.stg_trades
-  where pair = $pair and quantity > 0 and ${inWindow("trade_time")}
+  where market = $market and pair = $pair and quantity > 0 and ${inWindow("trade_time")}
   group by all
   order by bucket, side`;
 
+// One row per market and pair: a perpetual and its spot market are different instruments.
 const SUMMARY_SQL = `
-  select pair, sum(trade_count)::double as trades, sum(volume)::double as volume,
+  select case when market = 'spot' then pair else pair || ' (' || market || ')' end as pair, sum(trade_count)::double as trades, sum(volume)::double as volume,
     sum(quote_volume)::double as quote_volume, arg_min(open, minute_at)::double as open,
     arg_max(close, minute_at)::double as close, max(high)::double as high, min(low)::double as low,
     sum(quote_volume)::double / nullif(sum(volume)::double, 0) as vwap,
@@ -228,5 +251,5 @@ const SUMMARY_SQL = `
     ${epochMs("max(minute_at)")} as last_minute_ms
   from marts.fct_candles_1m
   where ${inWindow("minute_at")}
-  group by pair
+  group by market, pair
   order by quote_volume desc, pair`;
