@@ -1,18 +1,20 @@
 /**
  * `deno task compact [--grace-minutes N] [--dry-run]`: merges the small files of every closed hour partition of the
  * lake into one, so readers scan a few large files instead of thousands of small ones. Only files the consumer has
- * committed are merged, so it runs safely beside a live consumer; re-running is a no-op.
+ * committed are merged, so it runs safely beside a live consumer; re-running is a no-op. MARKET says which market's
+ * dataset (spot at LAKE_DIR, usdm at LAKE_DIR/_usdm) and consumer group.
  *
  * Permissions: net to the brokers (to read the consumer group's committed offsets); read/write LAKE_DIR
  * (data/parquet); FFI for DuckDB, which is confined to LAKE_DIR.
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { loadKafkaConfig, loadStorageConfig } from "./lib/config.ts";
+import { loadKafkaConfig, loadMarket, loadStorageConfig } from "./lib/config.ts";
 import { runTask, TaskError, wholeNumberFlag } from "./lib/cli.ts";
 import { createKafka } from "./lib/kafka/client.ts";
 import { compactLake } from "./lib/lake/maintenance/compaction.ts";
 import { committedLakeOffsets } from "./lib/lake/consumer.ts";
+import { marketLakeDir } from "./lib/market.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
 
 async function main(): Promise<void> {
@@ -22,14 +24,15 @@ async function main(): Promise<void> {
   });
   const graceMinutes = wholeNumberFlag("grace-minutes", values["grace-minutes"], 0, 7 * 24 * 60);
   const kafka = loadKafkaConfig(Deno.env);
-  const lakeDir = resolve(PROJECT_ROOT, loadStorageConfig(Deno.env).lakeDir);
+  const market = loadMarket(Deno.env);
+  const lakeDir = marketLakeDir(resolve(PROJECT_ROOT, loadStorageConfig(Deno.env).lakeDir), market);
 
   // What the consumer has committed decides which files are final; ask the group, not the files.
   const admin = createKafka(kafka.brokers, { clientId: "crypto-compact", retry: { retries: 3 }, quiet: true }).admin();
   let committed: Map<number, bigint>;
   try {
     await admin.connect();
-    committed = await committedLakeOffsets(admin);
+    committed = await committedLakeOffsets(admin, market);
   } catch (error) {
     const brokers = kafka.brokers.map((b) => `${b.host}:${b.port}`).join(",");
     throw new TaskError(

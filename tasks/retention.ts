@@ -1,7 +1,7 @@
 /**
  * `deno task retention --days N [--dry-run]`: removes lake partitions whose trade date is more than N days old, and
  * DLQ folders (`_dlq/received_date=…`) received more than N days ago, and says what it removed (or, with --dry-run,
- * what it would remove).
+ * what it would remove), in every market's dataset (spot at LAKE_DIR, USDⓈ-M futures at LAKE_DIR/_usdm).
  *
  * Permissions: read and write LAKE_DIR (data/parquet) only; no network.
  */
@@ -12,6 +12,7 @@ import { runTask, UsageError } from "./lib/cli.ts";
 import { datePartitions, dlqDatePartitions, folderSize } from "./lib/lake/storage/listing.ts";
 import { withLakeLock } from "./lib/lake/storage/lake_lock.ts";
 import { expiredDates } from "./lib/lake/maintenance/retention.ts";
+import { marketLakeDir, MARKETS } from "./lib/market.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
 
 const USAGE = "usage: deno task retention --days N [--dry-run]";
@@ -30,10 +31,13 @@ async function main(): Promise<void> {
   const lakeDir = resolve(PROJECT_ROOT, loadStorageConfig(Deno.env).lakeDir);
 
   const today = new Date().toISOString().slice(0, 10);
-  const dated = [
-    ...(await datePartitions(lakeDir)).map((p) => ({ date: p.tradeDate, path: p.path })),
-    ...(await dlqDatePartitions(lakeDir)).map((p) => ({ date: p.receivedDate, path: p.path })),
-  ];
+  const dated: { date: string; path: string; datasetDir: string }[] = [];
+  for (const datasetDir of MARKETS.map((market) => marketLakeDir(lakeDir, market))) {
+    dated.push(
+      ...(await datePartitions(datasetDir)).map((p) => ({ date: p.tradeDate, path: p.path, datasetDir })),
+      ...(await dlqDatePartitions(datasetDir)).map((p) => ({ date: p.receivedDate, path: p.path, datasetDir })),
+    );
+  }
   const expired = new Set(expiredDates(dated.map((p) => p.date), today, days));
   let files = 0;
   let bytes = 0;
@@ -42,7 +46,9 @@ async function main(): Promise<void> {
     files += size.files;
     bytes += size.bytes;
     // Exclusively locked, so a reader holding the lake lock sees a day entirely or not at all.
-    if (!dryRun) await withLakeLock(lakeDir, "exclusive", () => Deno.remove(partition.path, { recursive: true }));
+    if (!dryRun) {
+      await withLakeLock(partition.datasetDir, "exclusive", () => Deno.remove(partition.path, { recursive: true }));
+    }
     console.log(`${dryRun ? "would remove" : "removed"} ${partition.path} (${size.files} files, ${size.bytes} bytes)`);
   }
   const verb = dryRun ? "would remove" : "removed";
