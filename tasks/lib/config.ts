@@ -128,6 +128,10 @@ export const SETTINGS = {
     default: "",
     doc: "The pair the notebooks and the report show first (empty: the pair with the most trades in the window).",
   },
+  NOTEBOOK_MARKET: {
+    default: "",
+    doc: "The market of the pair the notebooks chart: spot or usdm (empty: spot, else the market that traded).",
+  },
   NOTEBOOK_WINDOW_MINUTES: {
     default: "60",
     doc: "How many minutes the notebooks and the report show, up to the latest data.",
