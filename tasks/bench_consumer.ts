@@ -1,6 +1,6 @@
 /**
  * `deno task bench:consumer`: how fast the consumer turns a full topic into durable Parquet, and how soon a live
- * trade is queryable, next to Kafka's own kafka-consumer-perf-test over the same topic in the same run.
+ * trade is queryable, on spot and on USDⓈ-M futures, next to Kafka's own kafka-consumer-perf-test over the same topic in the same run.
  * Prints one JSON document on stdout; progress goes to stderr.
  *
  * Permissions: run deno (the kafka, topics, producer and consumer tasks) and java (the perf tool); net to loopback
@@ -19,14 +19,14 @@ import { type BenchBroker, measureProducer, startBenchBroker } from "./lib/bench
 import { tradeMessage } from "./lib/ingest/envelope.ts";
 import { createKafka } from "./lib/kafka/client.ts";
 import { KAFKA_LIB_DIR } from "./lib/kafka/jars.ts";
-import { TRADES_TOPIC } from "./lib/kafka/topics.ts";
 import type { ConsumerSummary } from "./lib/lake/consumer.ts";
-import { LAKE_GROUP_ID } from "./lib/lake/consumer.ts";
+import { type Market, marketProfile } from "./lib/market.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
 import { collectOutput, spawnTask } from "./lib/processes.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const LAKE_DIR = "data/parquet/bench";
+const TRADES_TOPIC = marketProfile("spot").tradesTopic;
 
 async function main(): Promise<void> {
   const options = parseOptions(Deno.args);
@@ -50,6 +50,24 @@ async function main(): Promise<void> {
     await measureProducer(broker, { symbols: SYMBOLS, trades: liveTrades, rate: 200, startId: 500_000_000, log });
     await live;
     const latency = await queryableLatency(500_000_000);
+
+    // 3b. The same on USDⓈ-M futures: a full futures topic into LAKE_DIR/_usdm, then live futures trades at 200/s.
+    log(`usdm: filling ${marketProfile("usdm").tradesTopic} with ${options.trades} futures trades`);
+    await fillTopic(broker, options.trades, "usdm");
+    const usdmFull = await consume(broker, options.trades, log, "usdm");
+    const usdmSustained = sustainedRate(usdmFull.samples, options.trades) ?? 0;
+    log(`usdm latency: 200 trades/s for ${options.latencySeconds} s through producer and consumer`);
+    const usdmLive = consume(broker, options.trades + liveTrades, log, "usdm");
+    await measureProducer(broker, {
+      market: "usdm",
+      symbols: SYMBOLS,
+      trades: liveTrades,
+      rate: 200,
+      startId: 500_000_000,
+      log,
+    });
+    await usdmLive;
+    const usdmLatency = await queryableLatency(500_000_000, "usdm");
 
     // 4. The reference: Kafka's own consumer over the same topic.
     log("reference: kafka-consumer-perf-test over the same topic");
@@ -88,6 +106,21 @@ async function main(): Promise<void> {
           records_per_s: round(clientAlone),
           ratio_ours_to_client_alone: round(ours / clientAlone),
         },
+        // The futures market through the same consumer and broker, against the same reference, with spot's goals.
+        usdm: {
+          sustained_trades_per_s: round(usdmSustained),
+          total_seconds: round(usdmFull.seconds),
+          files_written: usdmFull.summary.files,
+          peak_rss_mb: round(usdmFull.summary.peakRssBytes / 2 ** 20),
+          trade_to_queryable_ms_at_200_per_s: usdmLatency,
+          ratio_to_reference: round(usdmSustained / reference.messagesPerSecond),
+          ratio_to_spot: round(usdmSustained / Math.max(1, ours)),
+          goals: {
+            sustained_trades_per_s: { goal: ">= 200000", met: usdmSustained >= 200_000 },
+            ratio_to_reference: { goal: ">= 0.3", met: usdmSustained / reference.messagesPerSecond >= 0.3 },
+            p99_trade_to_queryable_ms: { goal: "<= 2000", met: (usdmLatency.p99 ?? Infinity) <= 2000 },
+          },
+        },
         goals: {
           sustained_trades_per_s: { goal: ">= 200000", met: ours >= 200_000 },
           ratio_to_reference: { goal: ">= 0.3", met: ours / reference.messagesPerSecond >= 0.3 },
@@ -113,7 +146,8 @@ function parseOptions(args: string[]) {
   };
 }
 
-async function fillTopic(broker: BenchBroker, trades: number): Promise<void> {
+/** Fills `market`'s trades topic; futures trades carry X (one in 500 an insurance-fund trade) and no M. */
+async function fillTopic(broker: BenchBroker, trades: number, market: Market = "spot"): Promise<void> {
   const kafka = createKafka(broker.brokers, { quiet: true });
   const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -125,27 +159,25 @@ async function fillTopic(broker: BenchBroker, trades: number): Promise<void> {
       const time = startMs + n;
       const price = `${60000 + (id % 997)}.${String(id % 100).padStart(2, "0")}000000`;
       const quantity = `0.${String((id * 7919) % 100_000_000).padStart(8, "0")}`;
-      const trade = {
-        e: "trade" as const,
-        E: time,
-        s: SYMBOLS[n % 3]!,
-        t: id,
-        p: price,
-        q: quantity,
-        T: time,
-        m: n % 2 === 0,
-        M: true,
-      };
-      return tradeMessage(trade, time, false);
+      const common = { e: "trade" as const, E: time, s: SYMBOLS[n % 3]!, t: id, p: price, q: quantity, T: time };
+      if (market === "spot") return tradeMessage({ ...common, m: n % 2 === 0, M: true }, time, false);
+      const trade = { ...common, X: id % 500 === 0 ? "INSURANCE_FUND" : "MARKET", m: n % 2 === 0 };
+      return tradeMessage(trade, time, false, undefined, { market });
     });
-    await producer.send({ topic: TRADES_TOPIC, acks: -1, compression: CompressionTypes.GZIP, messages });
+    await producer.send({
+      topic: marketProfile(market).tradesTopic,
+      acks: -1,
+      compression: CompressionTypes.GZIP,
+      messages,
+    });
   }
   await producer.disconnect();
 }
 
 /** Runs the consumer until the group has committed `total` records, sampling the committed count. */
-async function consume(broker: BenchBroker, total: number, log: (line: string) => void) {
-  const consumer = spawnTask("consumer", { ...broker.env, LAKE_DIR });
+async function consume(broker: BenchBroker, total: number, log: (line: string) => void, market: Market = "spot") {
+  const { consumerGroup, tradesTopic } = marketProfile(market);
+  const consumer = spawnTask("consumer", { ...broker.env, LAKE_DIR, MARKET: market });
   const output = collectOutput(consumer);
   const admin = createKafka(broker.brokers, { quiet: true }).admin();
   await admin.connect();
@@ -161,7 +193,7 @@ async function consume(broker: BenchBroker, total: number, log: (line: string) =
       }
       await new Promise((r) => setTimeout(r, 200));
       // The group's coordinator can move or still be loading on a busy machine: ask again at the next tick.
-      const offsets = await admin.fetchOffsets({ groupId: LAKE_GROUP_ID, topics: [TRADES_TOPIC] }).catch(() => []);
+      const offsets = await admin.fetchOffsets({ groupId: consumerGroup, topics: [tradesTopic] }).catch(() => []);
       if (!offsets[0]) continue;
       committed = offsets[0].partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
       samples.push({ atMs: performance.now() - started, count: committed });
@@ -208,12 +240,13 @@ async function readWithClientAlone(broker: BenchBroker, total: number): Promise<
   }
 }
 
-async function queryableLatency(fromId: number) {
+async function queryableLatency(fromId: number, market: Market = "spot") {
   // DuckDB's native code is outside Deno's sandbox: confine it to the bench lake it reads.
   const lakeRoot = await Deno.realPath(resolve(PROJECT_ROOT, LAKE_DIR));
   const db = await openConfinedDuckDB(":memory:", { allowedPaths: [`${lakeRoot}/`] });
   try {
-    const glob = `${lakeRoot}/pair=*/**/*.parquet`; // not _dlq/
+    const dataset = market === "spot" ? lakeRoot : `${lakeRoot}/${marketProfile(market).lakeSubdir}`;
+    const glob = `${dataset}/pair=*/**/*.parquet`; // not _dlq/ (nor, for spot, _usdm/)
     const [row] = (await db.connection.runAndReadAll(
       `select quantile_cont(ms, 0.5) as p50, quantile_cont(ms, 0.99) as p99, max(ms) as max, count(*) as samples
        from (select epoch_ms(lake_written_at) - epoch_ms(trade_time) as ms

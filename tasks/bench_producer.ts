@@ -1,6 +1,7 @@
 /**
  * `deno task bench:producer`: how fast the producer moves trades from the local exchange into Kafka, and how soon
- * they are acknowledged, next to Kafka's own kafka-producer-perf-test on the same broker in the same run.
+ * they are acknowledged, on spot and on USDⓈ-M futures, next to Kafka's own kafka-producer-perf-test on the same
+ * broker in the same run.
  * Prints one JSON document on stdout; progress goes to stderr.
  *
  * Permissions: run deno (the kafka, topics and producer tasks) and java (the perf tool); net to loopback only;
@@ -35,6 +36,27 @@ async function main(): Promise<void> {
     // 2. Latency at a live-like rate: trade time → broker acknowledgement.
     log(`latency: ${options.latencyRate} trades/s for ${options.latencySeconds} s`);
     const live = await measureProducer(broker, {
+      symbols: options.symbols,
+      trades: Math.round(options.latencyRate * options.latencySeconds),
+      rate: options.latencyRate,
+      startId: 500_000_000,
+      log,
+    });
+
+    // 2b. The same two runs on USDⓈ-M futures (frames with X, 0.2 % non-market trades), against the same reference.
+    log(`usdm throughput: ${options.trades} futures trades at full speed`);
+    const usdmFull = await measureProducer(broker, {
+      market: "usdm",
+      symbols: options.symbols,
+      trades: options.trades,
+      rate: 1_000_000,
+      startId: 1_000_000,
+      log,
+    });
+    const usdmSustained = sustainedRate(usdmFull.samples, options.trades) ?? 0;
+    log(`usdm latency: ${options.latencyRate} trades/s for ${options.latencySeconds} s`);
+    const usdmLive = await measureProducer(broker, {
+      market: "usdm",
       symbols: options.symbols,
       trades: Math.round(options.latencyRate * options.latencySeconds),
       rate: options.latencyRate,
@@ -91,6 +113,32 @@ async function main(): Promise<void> {
         tool: "the producer's KafkaPublisher (kafkajs 2.2.4, same settings) sending prebuilt envelopes, same run",
         messages_per_s: round(clientAlone),
         ratio_ours_to_client_alone: round(ours / clientAlone),
+      },
+      // The futures market through the same producer, broker and reference, with spot's goals.
+      usdm: {
+        sustained_trades_per_s: round(usdmSustained),
+        total_seconds: round(usdmFull.seconds),
+        ack_latency_ms_at_full_speed: usdmFull.summary.ackLatencyMs,
+        peak_rss_mb: round(usdmFull.summary.peakRssBytes / 2 ** 20),
+        latency_at_rate: {
+          trades_per_s: options.latencyRate,
+          p50_ms: usdmLive.summary.ackLatencyMs.p50,
+          p99_ms: usdmLive.summary.ackLatencyMs.p99,
+          samples: usdmLive.summary.ackLatencyMs.samples,
+        },
+        ratio_to_reference: round(usdmSustained / reference.summary.recordsPerSecond),
+        ratio_to_spot: round(usdmSustained / Math.max(1, ours)),
+        goals: {
+          sustained_trades_per_s: { goal: ">= 100000", met: usdmSustained >= 100_000 },
+          ratio_to_reference: {
+            goal: ">= 0.3",
+            met: usdmSustained / reference.summary.recordsPerSecond >= 0.3,
+          },
+          p99_ms_at_200_per_s: {
+            goal: "< 50",
+            met: options.latencyRate === 200 && (usdmLive.summary.ackLatencyMs.p99 ?? Infinity) < 50,
+          },
+        },
       },
       goals: {
         sustained_trades_per_s: { goal: ">= 100000", met: ours >= 100_000 },

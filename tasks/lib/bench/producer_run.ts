@@ -12,7 +12,7 @@ import { KafkaPublisher } from "../ingest/kafka_publisher.ts";
 import type { ProducerSummary } from "../ingest/producer.ts";
 import { stateAt } from "../ingest/producer_state.ts";
 import { createKafka } from "../kafka/client.ts";
-import { TRADES_TOPIC } from "../kafka/topics.ts";
+import { type Market, marketProfile } from "../market.ts";
 import { PROJECT_ROOT } from "../paths.ts";
 import { collectOutput, spawnTask } from "../processes.ts";
 import type { CountSample } from "./measure.ts";
@@ -64,6 +64,8 @@ export interface ProducerRun {
   rate: number;
   /** First trade id, above every id of earlier runs on the same broker. */
   startId: number;
+  /** The market of the exchange and the producer. Default: spot. */
+  market?: Market;
   log: (line: string) => void;
 }
 
@@ -82,13 +84,15 @@ export interface ProducerMeasurement {
  * Kafka holds every trade, sampling the topic's size every 100 ms.
  */
 export async function measureProducer(broker: BenchBroker, run: ProducerRun): Promise<ProducerMeasurement> {
-  const statePath = `data/producer/bench/state-${run.startId}.json`;
+  const market = run.market ?? "spot";
+  const topic = marketProfile(market).tradesTopic;
+  const statePath = `data/producer/bench/state-${market}-${run.startId}.json`;
   const admin = createKafka(broker.brokers, { quiet: true }).admin();
   await admin.connect();
-  const sizeOf = async () => (await admin.fetchTopicOffsets(TRADES_TOPIC)).reduce((sum, p) => sum + Number(p.high), 0);
+  const sizeOf = async () => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
   try {
     // The state says every symbol is at startId - 1 as of the topic's current end: nothing to recover.
-    const state = stateAt(TRADES_TOPIC, await admin.fetchTopicOffsets(TRADES_TOPIC), {
+    const state = stateAt(topic, await admin.fetchTopicOffsets(topic), {
       symbols: Object.fromEntries(run.symbols.map((s) => [s, { highest: run.startId - 1, gaps: [] }])),
       gapsFound: 0,
       idsHealed: 0,
@@ -99,6 +103,7 @@ export async function measureProducer(broker: BenchBroker, run: ProducerRun): Pr
     const before = await sizeOf();
 
     const exchange = await startExchange({
+      market,
       port: 0,
       symbols: run.symbols,
       rate: run.rate,
@@ -110,6 +115,7 @@ export async function measureProducer(broker: BenchBroker, run: ProducerRun): Pr
     try {
       const producer = spawnTask("producer", {
         ...broker.env,
+        MARKET: market,
         BINANCE_WS_URL: `ws://127.0.0.1:${exchange.port}`,
         BINANCE_REST_URL: `http://127.0.0.1:${exchange.port}`,
         SYMBOLS: run.symbols.join(","),
@@ -142,9 +148,10 @@ export async function measureProducer(broker: BenchBroker, run: ProducerRun): Pr
       run.log(`${run.trades} trades in Kafka after ${seconds.toFixed(1)} s`);
 
       const rest = await fetch(
-        `http://127.0.0.1:${exchange.port}/api/v3/historicalTrades?symbol=${
+        `http://127.0.0.1:${exchange.port}${marketProfile(market).rest.historicalTrades}?symbol=${
           run.symbols[0]
         }&fromId=${run.startId}&limit=1000`,
+        { headers: { "X-MBX-APIKEY": "bench" } },
       ).then((r) => r.json());
       const envelopes = (rest as Parameters<typeof tradeFromRest>[1][]).map((row) =>
         tradeMessage({ ...tradeFromRest(run.symbols[0]!, row), E: row.time }, Date.now(), false).value

@@ -52,6 +52,8 @@ export function benchRows(results: { producer?: Json; consumer?: Json; refresh?:
       reference: "",
       ratio: null,
     });
+    const usdm = producer.usdm as Json | undefined;
+    if (usdm) rows.push(...futuresRows("producer", "exchange → Kafka", "ack", usdm, reference.records_per_s));
     const clientAlone = producer.client_alone as Json | undefined;
     if (clientAlone) {
       rows.push(clientCeilingRow(
@@ -95,6 +97,10 @@ export function benchRows(results: { producer?: Json; consumer?: Json; refresh?:
       reference: "",
       ratio: null,
     });
+    const usdm = consumer.usdm as Json | undefined;
+    if (usdm) {
+      rows.push(...futuresRows("consumer", "Kafka → committed Parquet", "queryable", usdm, reference.messages_per_s));
+    }
     const clientAlone = consumer.client_alone as Json | undefined;
     if (clientAlone) {
       rows.push(clientCeilingRow(
@@ -187,4 +193,30 @@ export function benchMarkdown(rows: readonly BenchRow[], title: string): string 
 
 function num(value: unknown): number | null {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+/** The USDⓈ-M rows of the producer or consumer benchmark: the same figures and goals as spot's, same reference. */
+function futuresRows(benchmark: string, path: string, end: string, usdm: Json, referenceRate: unknown): BenchRow[] {
+  const goals = usdm.goals as Record<string, { goal: string; met: boolean }>;
+  const latency = (usdm.latency_at_rate ?? usdm.trade_to_queryable_ms_at_200_per_s) as Json;
+  const latencyGoal = goals.p99_ms_at_200_per_s ?? goals.p99_trade_to_queryable_ms!;
+  return [{
+    benchmark,
+    figure: `usdm: sustained trades/s, ${path}`,
+    value: num(usdm.sustained_trades_per_s),
+    unit: "trades/s",
+    goal: goals.sustained_trades_per_s!.goal,
+    met: goals.sustained_trades_per_s!.met,
+    reference: `the same perf tool, ${num(referenceRate)}/s (spot ratio ${num(usdm.ratio_to_spot)})`,
+    ratio: num(usdm.ratio_to_reference),
+  }, {
+    benchmark,
+    figure: `usdm: p99 trade time → ${end} at 200 trades/s`,
+    value: num(latency.p99_ms ?? latency.p99),
+    unit: "ms",
+    goal: latencyGoal.goal,
+    met: latencyGoal.met,
+    reference: "",
+    ratio: null,
+  }];
 }

@@ -88,3 +88,23 @@ Deno.test("benchRows() gives the import's rate against its floor, and its memory
   assert.equal(rows[1]!.reference, "1000000-trade day 225 MB");
   assert.equal(rows[1]!.goal, "<= 1024 (both days); within 20 % of the smaller day");
 });
+
+Deno.test("benchRows() puts the futures figures next to spot's, with the same goals and reference", () => {
+  const usdm = {
+    sustained_trades_per_s: 55000,
+    latency_at_rate: { p99_ms: 25 },
+    ratio_to_reference: 0.23,
+    ratio_to_spot: 0.92,
+    goals: {
+      sustained_trades_per_s: { goal: ">= 100000", met: false },
+      ratio_to_reference: { goal: ">= 0.3", met: false },
+      p99_ms_at_200_per_s: { goal: "< 50", met: true },
+    },
+  };
+  const rows = benchRows({ producer: { ...producer, usdm } }).filter((row) => row.figure.startsWith("usdm"));
+  assert.deepEqual(rows.map((row) => [row.figure, row.value, row.goal, row.met, row.ratio]), [
+    ["usdm: sustained trades/s, exchange → Kafka", 55000, ">= 100000", false, 0.23],
+    ["usdm: p99 trade time → ack at 200 trades/s", 25, "< 50", true, null],
+  ]);
+  assert.equal(rows[0]!.reference, "the same perf tool, 240000/s (spot ratio 0.92)");
+});
