@@ -132,6 +132,12 @@ export interface ListedHealPlan {
   trades: { row: RestTrade; sourcePrevId?: number }[];
   /** Ranges inside the gap the source skipped while listing past them: confirmed absent at the source. */
   absent: { from: number; to: number }[];
+  /**
+   * The first trade listed past the gap when ids at the gap's top were absent: the stream already delivered it, but
+   * only this copy can say (by its `sourcePrevId`) that the ids below it do not exist, which is what lets the lake
+   * tell the absence from a gap. Published as a backfill copy; staging keeps the live one and this proof.
+   */
+  proofs: { row: RestTrade; sourcePrevId: number }[];
   /** The part of the gap older than a recent-trades answer reaches back to: it proves nothing about those ids. */
   older?: Gap;
 }
@@ -147,7 +153,7 @@ export interface ListedHealPlan {
  */
 export function planListedHeal(gap: Gap, rows: RestTrade[], fromId?: number): ListedHealPlan {
   const sorted = [...new Map(rows.map((row) => [row.id, row])).values()].sort((a, b) => a.id - b.id);
-  const plan: ListedHealPlan = { trades: [], absent: [] };
+  const plan: ListedHealPlan = { trades: [], absent: [], proofs: [] };
   const first = sorted[0];
   if (first === undefined) return plan; // an empty answer proves nothing: try again later
   const listedFrom = fromId ?? first.id;
@@ -157,12 +163,17 @@ export function planListedHeal(gap: Gap, rows: RestTrade[], fromId?: number): Li
     if (previous !== undefined) {
       const from = Math.max(previous + 1, gap.from);
       const to = Math.min(row.id - 1, gap.to);
-      if (from <= to) plan.absent.push({ from, to });
+      if (from <= to) {
+        plan.absent.push({ from, to });
+        // Only the trade right above the gap bounds it (one further up means that one is off-book too: no proof).
+        if (row.id === gap.to + 1) plan.proofs.push({ row, sourcePrevId: previous });
+      }
     }
     if (row.id >= gap.from && row.id <= gap.to) {
       plan.trades.push(previous === undefined ? { row } : { row, sourcePrevId: previous });
     }
     previous = row.id;
+    if (row.id > gap.to) break; // nothing past the first trade above the gap says anything about it
   }
   if (listedFrom > gap.from) {
     plan.older = { from: gap.from, to: Math.min(gap.to, listedFrom - 1), firstSeenMs: gap.firstSeenMs };

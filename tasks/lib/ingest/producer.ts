@@ -480,8 +480,15 @@ async function healListed(
   }
   let absent = 0;
   for (const range of plan.absent) {
-    absent += live.confirmAbsent(symbol, range.from, range.to);
+    const confirmed = live.confirmAbsent(symbol, range.from, range.to);
+    absent += confirmed;
     acked.confirmAbsent(symbol, range.from, range.to);
+    // Absent ids at the gap's top sit below a trade the stream delivered, which carries no proof: publish the source's
+    // copy of it once, with the proof (a backfill copy overlapping the live one, which staging de-duplicates).
+    const proof = plan.proofs.find((p) => p.row.id === range.to + 1);
+    if (confirmed > 0 && proof !== undefined) {
+      context.publishTrade(tradeFromRest(symbol, proof.row, market), receivedAtMs, true, undefined, proof.sourcePrevId);
+    }
   }
   if (healed > 0 || absent > 0) {
     log(

@@ -54,6 +54,17 @@ export function describeData(
   );
 }
 
+/**
+ * A later section's loading cell: nothing when the notebook's first loading cell already said there is no data
+ * (`notebookData`), else what {@link describeData} shows for the section's own `data`.
+ */
+export function describeSection(
+  data: { pair: string; window: Window; refresh: RefreshInfo | undefined } | NoData,
+  notebookData: unknown,
+): Displayable | undefined {
+  return isNoData(notebookData) ? undefined : describeData(data);
+}
+
 function bundle(mimeBundle: MimeBundle): Displayable {
   return { [JUPYTER_DISPLAY]: () => mimeBundle };
 }

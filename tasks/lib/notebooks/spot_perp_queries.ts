@@ -4,7 +4,7 @@
  * trades that were not order-book trades (insurance fund, ADL), which Binance's klines leave out. The premium is
  * computed on the marts' exact DECIMALs and only then becomes a number for plotting.
  */
-import { epochMs, type Marts, type NoData, noData, withMarts } from "./database.ts";
+import { epochMs, type Marts, type NoData, withMarts } from "./database.ts";
 import type { NotebookParams } from "./params.ts";
 import {
   inWindow,
@@ -105,7 +105,7 @@ async function pickPairOnBothMarkets(
     windowValues(window),
   )).map((row) => row.market);
   if (markets.length < 2) {
-    return noData(
+    return section(
       `Only one market (${markets.join("") || "none"}) was captured in the window: run spot and usdm ` +
         "(MARKETS=spot,usdm) to compare a pair's perpetual with its spot market.",
     );
@@ -115,13 +115,18 @@ async function pickPairOnBothMarkets(
      group by pair having count(distinct market) = 2 order by sum(quote_volume) desc, pair`,
     windowValues(window),
   )).map((row) => row.pair);
-  if (pairs.length === 0) return noData("No pair traded on both spot and usdm in the window.");
+  if (pairs.length === 0) return section("No pair traded on both spot and usdm in the window.");
   if (wanted === undefined) return pairs[0]!;
   if (pairs.includes(wanted)) return wanted;
-  return noData(
+  return section(
     `**\`${wanted}\` did not trade on both markets in the window** (NOTEBOOK_PAIR). Pairs on both: ` +
       `${pairs.map((pair) => `\`${pair}\``).join(", ")}.`,
   );
+}
+
+/** Why the section has nothing to compare, when the marts do hold trades (so not the notebook's "no data yet"). */
+function section(message: string): NoData {
+  return { kind: "no-data", message };
 }
 
 // Only minutes where both markets traded: a premium against a missing minute would be made up.

@@ -87,7 +87,21 @@ Deno.test("planListedHeal() keeps only the part inside the gap and proves nothin
   const plan = planListedHeal(gap, [12, 16, 19].map(futuresRow), 12);
   assert.deepEqual(plan.trades.map((t) => t.row.id), [12]);
   assert.deepEqual(plan.absent, [{ from: 13, to: 14 }], "16 is past the gap: 13-14 are confirmed absent");
-  assert.deepEqual(planListedHeal(gap, [], 12), { trades: [], absent: [] });
+  assert.deepEqual(
+    plan.proofs,
+    [],
+    "15, the live trade above the gap, is off-book too: nothing listed can prove 13-14",
+  );
+  assert.deepEqual(planListedHeal(gap, [], 12), { trades: [], absent: [], proofs: [] });
+});
+
+Deno.test("planListedHeal() gives the trade right above the gap as the proof of absent ids at the gap's top", () => {
+  // The stream delivered 15 and revealed the gap 10-14; 13-14 were off-book, so only REST's copy of 15 says so.
+  const gap = { from: 10, to: 14, firstSeenMs: 0 };
+  const plan = planListedHeal(gap, [10, 11, 12, 15, 16].map(futuresRow), 10);
+  assert.deepEqual(plan.absent, [{ from: 13, to: 14 }]);
+  assert.deepEqual(plan.proofs.map((p) => [p.row.id, p.sourcePrevId]), [[15, 12]]);
+  assert.deepEqual(planListedHeal(gap, [10, 11, 12, 13, 14, 15].map(futuresRow), 10).proofs, [], "nothing absent");
 });
 
 Deno.test("planListedHeal() on recent trades: complete from its first trade, older ids left open", () => {
