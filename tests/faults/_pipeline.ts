@@ -8,7 +8,6 @@
  * exits non-zero when stopped) is a crash.
  */
 import assert from "node:assert/strict";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { type Exchange, type ExchangeReport, startExchange } from "../../tasks/lib/exchange/server.ts";
 import type { ExchangeOptions } from "../../tasks/lib/exchange/options.ts";
 import { createKafka } from "../../tasks/lib/kafka/client.ts";
@@ -18,6 +17,7 @@ import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
 import { type ReadMessage, readTopic } from "../helpers/kafka.ts";
 import { collectOutput, spawnTask } from "../helpers/tasks.ts";
 import { type FaultCluster, sleep } from "./_cluster.ts";
+import { queryRows as query } from "../helpers/duckdb.ts";
 
 /** Whether to run the full suite (`deno task test:faults` sets FAULTS_FULL=1) rather than CI's shorter subset. */
 export const FULL = Deno.env.get("FAULTS_FULL") === "1";
@@ -352,15 +352,4 @@ function tradeOf(message: ReadMessage): { s: string; t: number } | undefined {
 function producerSummary(run: Managed): { backfilled: number } | undefined {
   const line = run.output().split("\n").find((l) => l.includes('"producer_summary"'));
   return line === undefined ? undefined : JSON.parse(line.slice(line.indexOf("{")));
-}
-
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
 }

@@ -6,7 +6,6 @@
  * deleting them before the consumer reads them.
  */
 import assert from "node:assert/strict";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { Partitioners } from "kafkajs";
 import { dlqMessage, tradeMessage } from "../../tasks/lib/ingest/envelope.ts";
 import { createKafka } from "../../tasks/lib/kafka/client.ts";
@@ -18,6 +17,7 @@ import { startTestBroker } from "../helpers/broker.ts";
 import { readTopic } from "../helpers/kafka.ts";
 import { freePort, metricSum, scrapeUntil } from "../helpers/metrics.ts";
 import { collectOutput, runDenoTask, spawnTask } from "../helpers/tasks.ts";
+import { countParquetRows as lakeCount, queryRows as query } from "../helpers/duckdb.ts";
 
 const kafkaTest = { sanitizeOps: false, sanitizeResources: false };
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
@@ -399,26 +399,6 @@ function expectedQuoteVolume(): string {
 /** The consumer's closing summary line. */
 function summaryOf(output: string): { rows: number } {
   return JSON.parse(output.split("\n").find((line) => line.includes('"consumer_summary"'))!);
-}
-
-async function lakeCount(glob: string): Promise<number> {
-  try {
-    const [row] = await query(`select count(*) as n from read_parquet('${glob}', union_by_name = true)`);
-    return Number(row!.n);
-  } catch {
-    return 0; // no files yet
-  }
-}
-
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -4,7 +4,6 @@
  * on that topic goes to the usdm DLQ (and its `_dlq`), and the spot dataset at LAKE_DIR is left exactly as it was.
  */
 import assert from "node:assert/strict";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { Partitioners } from "kafkajs";
 import { createKafka } from "../../tasks/lib/kafka/client.ts";
 import { FUTURES_TRADE_TYPES, marketProfile } from "../../tasks/lib/market.ts";
@@ -12,6 +11,7 @@ import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
 import { startTestBroker } from "../helpers/broker.ts";
 import { writeLake } from "../helpers/lake.ts";
 import { collectOutput, spawnTask } from "../helpers/tasks.ts";
+import { countParquetRows as count, queryRows as query } from "../helpers/duckdb.ts";
 
 const kafkaTest = { sanitizeOps: false, sanitizeResources: false };
 const USDM = marketProfile("usdm");
@@ -141,26 +141,6 @@ async function snapshot(root: string): Promise<Record<string, string>> {
   };
   await walk(root, "");
   return files;
-}
-
-async function count(glob: string): Promise<number> {
-  try {
-    const [row] = await query(`select count(*) as n from read_parquet('${glob}', union_by_name = true)`);
-    return Number(row!.n);
-  } catch {
-    return 0; // no files yet
-  }
-}
-
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
 }
 
 function sleep(ms: number): Promise<void> {

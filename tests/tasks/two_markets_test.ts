@@ -6,12 +6,12 @@
  * mix, and every closed minute's candle equals its exchange's kline on all nine fields.
  */
 import assert from "node:assert/strict";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { type Exchange, type ExchangeReport, startExchange } from "../../tasks/lib/exchange/server.ts";
 import { type Market, marketLakeDir, marketProfile } from "../../tasks/lib/market.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
 import { refreshMarts } from "../../tasks/lib/warehouse/builder.ts";
 import { startTestBroker } from "../helpers/broker.ts";
+import { queryRows } from "../helpers/duckdb.ts";
 import { readTopic } from "../helpers/kafka.ts";
 import { collectOutput, runDenoTask, spawnTask } from "../helpers/tasks.ts";
 
@@ -135,9 +135,9 @@ Deno.test(
       assert.equal(built.status, "built");
       if (built.status !== "built") return;
       assert.deepEqual(built.tests.filter((test) => test.failingRows > 0), [], "every data test passes");
-      const gaps = await query(
-        duckdbPath,
+      const gaps = await queryRows(
         "select market, status, count(*)::integer as n from marts.fct_trade_gaps group by all order by all",
+        `${PROJECT_ROOT}/${duckdbPath}`,
       );
       assert.ok(gaps.every((row) => row.status !== "open"), `no gap left open: ${JSON.stringify(gaps)}`);
 
@@ -153,11 +153,11 @@ Deno.test(
         assert.equal(result.code, 0, `${market} reconcile\n${result.stdout}${result.stderr}`);
         assert.match(result.stdout, /: (\d+) match, 0 mismatch/, result.stdout);
       }
-      const nonMarketMinutes = await query(
-        duckdbPath,
+      const nonMarketMinutes = await queryRows(
         `select count(*)::integer as n from marts.fct_kline_reconciliation k
          join marts.fct_trades_1m t using (market, pair, minute_at)
          where k.market = 'usdm' and k.status = 'match' and t.non_market_count > 0`,
+        `${PROJECT_ROOT}/${duckdbPath}`,
       );
       assert.ok(Number(nonMarketMinutes[0]?.n) > 0, "minutes holding non-market trades were checked and match");
     } finally {
@@ -241,10 +241,11 @@ async function waitForLake(lakeDir: string, market: Market, count: number, timeo
 
 interface LakeRowRead {
   pair: string;
-  trade_id: bigint;
+  /** BIGINTs come back as text. */
+  trade_id: string;
   trade_type: string | null;
   provenance: string;
-  source_prev_trade_id: bigint | null;
+  source_prev_trade_id: string | null;
 }
 
 interface Envelope {
@@ -267,29 +268,10 @@ function withoutProofCopies(envelopes: readonly Envelope[]): Envelope[] {
 
 async function lakeRows(lakeDir: string, market: Market): Promise<LakeRowRead[]> {
   const root = marketLakeDir(`${PROJECT_ROOT}/${lakeDir}`, market);
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  try {
-    const reader = await connection.runAndReadAll(
-      `select pair, trade_id, trade_type, provenance, source_prev_trade_id from read_parquet('${root}/pair=*/trade_date=*/hour=*/*.parquet',
-         hive_partitioning = true, union_by_name = true)`,
-    );
-    return reader.getRowObjects() as unknown as LakeRowRead[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
-
-async function query(duckdbPath: string, sql: string): Promise<Record<string, number | string | null>[]> {
-  const instance = await DuckDBInstance.create(`${PROJECT_ROOT}/${duckdbPath}`, { access_mode: "READ_ONLY" });
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, number | string | null>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
+  return await queryRows(
+    `select pair, trade_id, trade_type, provenance, source_prev_trade_id
+     from read_parquet('${root}/pair=*/trade_date=*/hour=*/*.parquet', hive_partitioning = true, union_by_name = true)`,
+  ) as unknown as LakeRowRead[];
 }
 
 function sleep(ms: number): Promise<void> {

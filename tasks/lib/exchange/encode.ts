@@ -72,15 +72,7 @@ export interface RestTrade {
 
 /** A trade as the REST API shows it. */
 export function restTrade(trade: Trade, unit: TimeUnit): RestTrade {
-  return {
-    id: trade.id,
-    price: formatUnits(trade.price),
-    qty: formatUnits(trade.qty),
-    quoteQty: formatUnits(trade.quoteQty),
-    time: timeIn(unit, trade.timeUs),
-    isBuyerMaker: trade.isBuyerMaker,
-    isBestMatch: true,
-  };
+  return { ...futuresRestTrade(trade, unit), isBestMatch: true };
 }
 
 /** One row of `GET /fapi/v1/trades` and `GET /fapi/v1/historicalTrades`: as spot's, without `isBestMatch`. */

@@ -14,6 +14,8 @@ import {
   lastRefresh,
   msDate,
   num,
+  PAIR_LABEL_SQL,
+  pairLabel,
   pickPair,
   type RefreshInfo,
   type Row,
@@ -117,7 +119,7 @@ export async function loadHealth(params: NotebookParams): Promise<HealthData | N
     if (typeof picked !== "string") return picked;
     const values = windowValues(window);
     return {
-      pair: market === "spot" ? picked : `${picked} (${market})`,
+      pair: pairLabel(picked, market),
       window,
       thresholds: params.thresholds,
       refresh: await lastRefresh(marts),
@@ -230,11 +232,10 @@ const LATENCY_SQL = `
   where market = $market and pair = $pair and ${inWindow("minute_at")}
   order by minute_at`;
 
-// A pair's label carries its market unless it is spot's: a perpetual and its spot market are separate series.
 const HEALTH_SQL = `
-  select case when market = 'spot' then pair else pair || ' (' || market || ')' end as pair, ${
-  epochMs("window_start_at")
-} as window_start_ms, ${epochMs("window_end_at")} as window_end_ms,
+  select ${PAIR_LABEL_SQL}, ${epochMs("window_start_at")} as window_start_ms, ${
+  epochMs("window_end_at")
+} as window_end_ms,
     status, trades_5m::double as trades_5m, seconds_since_last_trade, seconds_since_last_ingest,
     open_gaps::double as open_gaps, dlq_events::double as dlq_events, ingest_p99_ms, kline_match_rate
   from marts.fct_pipeline_health_5m
@@ -265,7 +266,7 @@ const DLQ_SQL = `
 // Open gaps always matter, whenever they began; healed ones only within the window.
 // Ids a source confirmed it never had (futures' off-book trades) are not gaps: left out.
 const GAPS_SQL = `
-  select case when market = 'spot' then pair else pair || ' (' || market || ')' end as pair, from_trade_id::double as from_trade_id, to_trade_id::double as to_trade_id,
+  select ${PAIR_LABEL_SQL}, from_trade_id::double as from_trade_id, to_trade_id::double as to_trade_id,
     missing_count::double as missing_count, ${epochMs("gap_after_time")} as gap_after_ms,
     ${epochMs("first_seen_at")} as first_seen_ms, status, healed_by
   from marts.fct_trade_gaps
@@ -275,7 +276,7 @@ const GAPS_SQL = `
 
 // Days (UTC) overlapping [$start_ms, $end_ms).
 const ARCHIVE_SQL = `
-  select case when market = 'spot' then pair else pair || ' (' || market || ')' end as pair, strftime(trade_date, '%Y-%m-%d') as trade_date, archive_trades::double as archive_trades,
+  select ${PAIR_LABEL_SQL}, strftime(trade_date, '%Y-%m-%d') as trade_date, archive_trades::double as archive_trades,
     live_trades::double as live_trades, overlapping_trades::double as overlapping_trades,
     disagreeing_trades::double as disagreeing_trades, array_to_string(differing_fields, ',') as differing_fields
   from marts.fct_archive_reconciliation

@@ -93,7 +93,7 @@ export function loadMarket(params: NotebookParams): Promise<MarketData | NoData>
     if (typeof picked !== "string") return picked;
     const values = { pair: picked, market, ...windowValues(window) };
     return {
-      pair: market === "spot" ? picked : `${picked} (${market})`,
+      pair: pairLabel(picked, market),
       window,
       refresh: await lastRefresh(marts),
       candles: (await marts.rows<Row>(CANDLES_SQL, values)).map((row) => ({
@@ -152,6 +152,17 @@ export function windowValues(window: Window): { start_ms: number; end_ms: number
 export function inWindow(column: string): string {
   return `${column} >= make_timestamp(($start_ms * 1000)::bigint) and ${column} < make_timestamp(($end_ms * 1000)::bigint)`;
 }
+
+/**
+ * How a pair is named on a chart: as it is on spot, with its market otherwise (`BTCUSDT (usdm)`), since a
+ * perpetual and its spot market are separate series. {@link PAIR_LABEL_SQL} is the same in SQL.
+ */
+export function pairLabel(pair: string, market: Market): string {
+  return market === "spot" ? pair : `${pair} (${market})`;
+}
+
+/** {@link pairLabel} as a select item over `market` and `pair` columns, named `pair`. */
+export const PAIR_LABEL_SQL = "case when market = 'spot' then pair else pair || ' (' || market || ')' end as pair";
 
 /** Spot when it traded in the window, else the market that traded most (spot when none did). */
 export async function busiestMarket(marts: Marts, window: Window): Promise<Market> {
@@ -243,7 +254,7 @@ const TRADE_SIZES_SQL = `
 
 // One row per market and pair: a perpetual and its spot market are different instruments.
 const SUMMARY_SQL = `
-  select case when market = 'spot' then pair else pair || ' (' || market || ')' end as pair, sum(trade_count)::double as trades, sum(volume)::double as volume,
+  select ${PAIR_LABEL_SQL}, sum(trade_count)::double as trades, sum(volume)::double as volume,
     sum(quote_volume)::double as quote_volume, arg_min(open, minute_at)::double as open,
     arg_max(close, minute_at)::double as close, max(high)::double as high, min(low)::double as low,
     sum(quote_volume)::double / nullif(sum(volume)::double, 0) as vwap,
