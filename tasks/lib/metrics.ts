@@ -52,6 +52,8 @@ export interface ConsumerMetrics {
   filesWritten: Counter;
   dlqEvents: Counter<"reason">;
   writeFailures: Counter;
+  /** Kafka consumers replaced because one stopped reading partitions that hold records. */
+  consumerRestarts: Counter;
   flushSeconds: Histogram;
   /** Tells the metrics read at scrape time where to read from. */
   sample(read: () => ConsumerSample): void;
@@ -179,6 +181,12 @@ export function createConsumerMetrics(): ConsumerMetrics {
     writeFailures: new Counter({
       name: "crypto_consumer_write_failures_total",
       help: "Lake writes that failed (nothing committed; the partition is read again).",
+      registers,
+    }),
+    consumerRestarts: new Counter({
+      name: "crypto_consumer_restarts_total",
+      help: "Kafka consumers replaced because one stopped reading partitions that hold records (read again from " +
+        "the committed offsets).",
       registers,
     }),
     flushSeconds: new Histogram({

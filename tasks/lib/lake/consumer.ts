@@ -13,6 +13,8 @@
 import { type Admin, Partitioners } from "kafkajs";
 import type { KafkaConfig } from "../config.ts";
 import { createKafka } from "../kafka/client.ts";
+import { StallWatch } from "../kafka/stall_watch.ts";
+import { sleep } from "../sleep.ts";
 import { type Market, marketLakeDir, marketProfile } from "../market.ts";
 import { MAX_DLQ_RAW_CHARS, SCHEMA_VERSION } from "../ingest/envelope.ts";
 import type { DeadLetter } from "./decoding/decode.ts";
@@ -64,6 +66,8 @@ export interface ConsumerSettings {
   dlqSink?: boolean;
   /** When the DLQ sink's buffers become files. Default: 10,000 rows or 5 s. */
   dlqRotation?: Partial<RotationLimits>;
+  /** A partition with unread records that is not read for this long gets a new Kafka consumer. Default: 45 s. */
+  stallMs?: number;
 }
 
 /** What the consumer did, printed as JSON at shutdown. */
@@ -91,14 +95,20 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   const kafka = createKafka(settings.kafka.brokers, { clientId: "crypto-consumer" });
   // A consumer that died without leaving the group holds its partitions until its session times out: keep that
   // short, so a restart after kill -9 resumes within seconds rather than a minute.
-  const consumer = kafka.consumer({
-    groupId: consumerGroup,
-    allowAutoTopicCreation: false,
-    maxBytes: 32 * 2 ** 20,
-    sessionTimeout: 10_000,
-    rebalanceTimeout: 15_000,
-    heartbeatInterval: 1000,
-  });
+  const newKafkaConsumer = () =>
+    kafka.consumer({
+      groupId: consumerGroup,
+      allowAutoTopicCreation: false,
+      maxBytes: 32 * 2 ** 20,
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 15_000,
+      heartbeatInterval: 1000,
+    });
+  // Replaced by a new one when it stops reading (see StallWatch); each has its own generation, so a late batch of a
+  // replaced consumer is never buffered next to the new one's.
+  let consumer = newKafkaConsumer();
+  let generation = 0;
+  const stallWatch = new StallWatch(settings.stallMs ?? 45_000);
   const dlq = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   const admin = kafka.admin();
 
@@ -172,7 +182,9 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
       // Flushes started after the failed one were abandoned: their partitions are read again too.
       const rewind = (rewinds: Rewind[]) => {
         for (const { partition, resumeOffset } of rewinds) {
-          if (owns(partition)) consumer.seek({ topic: tradesTopic, partition, offset: String(resumeOffset) });
+          if (!owns(partition)) continue;
+          consumer.seek({ topic: tradesTopic, partition, offset: String(resumeOffset) });
+          stallWatch.read(partition, resumeOffset, Date.now());
         }
       };
       if (error instanceof OwnershipLostError) {
@@ -192,15 +204,11 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   };
 
   // On every assignment: forget every buffer (once the flushes under way are over), remove files a partition wrote but
-  // never committed, and read each assigned partition again from the committed offset that clean-up went by. kafkajs took its own before this join,
-  // and a commit of the previous assignment can land in between (a coordinator moving to another broker): reading
-  // from kafkajs's older offset would write again records the lake already holds.
-  consumer.on(consumer.events.REBALANCING, () => {
-    rebalancing = true;
-  });
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    const assigned = new Set(payload.memberAssignment[tradesTopic] ?? []);
-    void serially(async () => {
+  // never committed, and read each assigned partition again from the committed offset that clean-up went by. kafkajs
+  // took its own before this join, and a commit of the previous assignment can land in between (a coordinator moving
+  // to another broker): reading from kafkajs's older offset would write again records the lake already holds.
+  const onJoin = (assigned: Set<number>) =>
+    serially(async () => {
       await sink.dropAll();
       owned.clear();
       rebalancing = false;
@@ -213,39 +221,96 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
         if (removed.length > 0) log(`removed ${removed.length} uncommitted files of partition ${partition}`);
         if (offset !== undefined) consumer.seek({ topic: tradesTopic, partition, offset: String(offset) });
       }
+      stallWatch.assigned(owned, Date.now());
     });
-  });
 
   let lagMessages = 0;
-  await consumer.subscribe({ topic: tradesTopic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    // Offsets are resolved one by one, and a batch made stale by a rewind is left alone.
-    eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, heartbeat, resolveOffset, isStale }) => {
-      await serially(async () => {
-        // The join's clean-up was queued before any batch of the new assignment, so this cannot happen; throwing
-        // makes kafkajs fetch the batch again rather than move past records never written.
-        if (!owned.has(batch.partition)) throw new Error(`Got a batch of unassigned partition ${batch.partition}`);
-        const now = Date.now();
-        // Resolved once, up to the last record handled: kafkajs parses and formats a 64-bit offset on every call.
-        let handled: string | undefined;
-        try {
-          for (const message of batch.messages) {
-            if (isStale()) return;
-            const kafkaOffset = BigInt(message.offset);
-            sink.add(batch.partition, kafkaOffset, { kafkaOffset, value: message.value }, now);
-            handled = message.offset;
+  const startReading = async () => {
+    const current = generation;
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (current === generation) rebalancing = true;
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (current === generation) void onJoin(new Set(payload.memberAssignment[tradesTopic] ?? []));
+    });
+    await consumer.subscribe({ topic: tradesTopic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      // Offsets are resolved one by one, and a batch made stale by a rewind is left alone.
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, heartbeat, resolveOffset, isStale }) => {
+        await serially(async () => {
+          // The join's clean-up was queued before any batch of the new assignment, so this cannot happen; throwing
+          // makes kafkajs fetch the batch again rather than move past records never written. A replaced consumer's
+          // batch is thrown away the same way.
+          if (current !== generation) throw new Error("Got a batch of a replaced consumer");
+          if (!owned.has(batch.partition)) throw new Error(`Got a batch of unassigned partition ${batch.partition}`);
+          const now = Date.now();
+          // Resolved once, up to the last record handled: kafkajs parses and formats a 64-bit offset on every call.
+          let handled: string | undefined;
+          try {
+            for (const message of batch.messages) {
+              if (isStale()) return;
+              const kafkaOffset = BigInt(message.offset);
+              sink.add(batch.partition, kafkaOffset, { kafkaOffset, value: message.value }, now);
+              handled = message.offset;
+            }
+          } finally {
+            if (handled !== undefined) {
+              resolveOffset(handled);
+              stallWatch.read(batch.partition, BigInt(handled) + 1n, now);
+            }
           }
-        } finally {
-          if (handled !== undefined) resolveOffset(handled);
-        }
-        lagMessages = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
-        await flush();
-      });
-      await heartbeat();
-    },
-  });
+          lagMessages = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
+          await flush();
+        });
+        await heartbeat();
+      },
+    });
+  };
+  await startReading();
+
+  // A consumer that owns partitions with unread records but reads none of them for stallMs is replaced: the new one
+  // joins the group and reads from the committed offsets, exactly as after a restart of the process.
+  const replaceIfStalled = async () => {
+    if (rebalancing || owned.size === 0) return;
+    const [highWatermarks, committed] = await Promise.all([
+      admin.fetchTopicOffsets(tradesTopic).then((partitions) =>
+        new Map(partitions.map(({ partition, high }) => [partition, BigInt(high)]))
+      ),
+      committedLakeOffsets(admin, market),
+    ]);
+    const stall = stallWatch.stalled(highWatermarks, committed, Date.now());
+    if (!stall) return;
+    await serially(async () => {
+      log(
+        `partition ${stall.partition} has not been read for ${(stall.stuckMs / 1000).toFixed(0)} s ` +
+          `(at offset ${stall.nextOffset ?? committed.get(stall.partition) ?? 0n} of ${stall.highWatermark}): ` +
+          "starting a new Kafka consumer, which reads again from the committed offsets",
+        "warn",
+      );
+      metrics.consumerRestarts.inc();
+      rebalancing = true;
+      owned.clear();
+      await sink.dropAll();
+      const replaced = consumer;
+      consumer = newKafkaConsumer();
+      generation++;
+      // Leaving the group may hang on the very broker that stalled it; its session then simply times out.
+      const patience = new AbortController();
+      await Promise.race([replaced.disconnect().catch(() => {}), sleep(15_000, patience.signal)]);
+      patience.abort();
+      await consumer.connect();
+    });
+    if (!signal.aborted) await startReading();
+  };
+  let watching: Promise<void> | undefined;
+  const stallTimer = setInterval(() => {
+    if (watching || signal.aborted) return;
+    watching = replaceIfStalled()
+      .catch((error) => log(`checking whether the consumer reads: ${error.message}`, "warn"))
+      .finally(() => watching = undefined);
+  }, 5000);
 
   metrics.sample(() => ({
     lagMessages,
@@ -261,7 +326,9 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
     const lagSeconds = lastTradeUs === 0 ? "n/a" : `${((Date.now() - lastTradeUs / 1000) / 1000).toFixed(1)} s`;
     log(
       `progress: ${perSecond.toFixed(0)} rows/s | ${summary.rows} rows in ${summary.files} files | ` +
-        `lag ${lagMessages} messages, ${lagSeconds} | buffered ${sink.buffered}`,
+        `lag ${lagMessages} messages, ${lagSeconds} | buffered ${sink.buffered} | partitions ${
+          [...owned].sort((a, b) => a - b).join(",") || "none"
+        }`,
     );
     previous = { at: now, rows: summary.rows };
   }, settings.progressEveryMs ?? 5000);
@@ -270,6 +337,8 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   log("shutting down: writing and committing what is buffered");
   clearInterval(ageTimer);
   clearInterval(progress);
+  clearInterval(stallTimer);
+  await watching;
   consumer.pause([{ topic: tradesTopic }]);
   await serially(() => flush(true)).catch((error) => {
     if (!(error instanceof FlushError)) throw error;
