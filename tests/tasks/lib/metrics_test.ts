@@ -87,6 +87,7 @@ Deno.test("createConsumerMetrics() writes every metric with HELP, TYPE and label
       ["crypto_consumer_files_written_total", "counter"],
       ["crypto_consumer_dlq_events_total", "counter"],
       ["crypto_consumer_write_failures_total", "counter"],
+      ["crypto_consumer_restarts_total", "counter"],
       ["crypto_consumer_lag_messages", "gauge"],
       ["crypto_consumer_lag_seconds", "gauge"],
       ["crypto_consumer_buffered_rows", "gauge"],
