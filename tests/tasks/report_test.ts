@@ -23,7 +23,7 @@ const EXPECTED_CHARTS: Record<string, Record<string, string[]>> = {
     "candlestick chart": ["rule", "line"],
     "volume chart": ["rect"],
     "imbalance chart": ["rect"],
-    "cumulative delta chart": ["line", "area"],
+    "cumulative delta chart": ["line"],
     "trade size chart": ["rect"],
   },
   "02_pipeline_health.ipynb": {

@@ -37,18 +37,47 @@ interface SvgNode {
   textContent: string | null;
   setAttribute(name: string, value: string): void;
   append(...nodes: SvgNode[]): void;
+  querySelectorAll(selector: string): SvgNode[];
+  remove(): void;
 }
 interface SvgDocument {
   createElementNS(namespace: string, name: string): SvgNode;
 }
 const LEGEND_HEIGHT = 22;
 
-/** Renders `options` with Plot into an SVG string, with `legend` drawn in a row above the plot. */
+// Plot's warnings (console.warn, and a ⚠️ drawn on the chart) would land in the notebook's output and the report:
+// they are kept here instead, for the chart tests to fail on.
+const warnings: string[] = [];
+
+/** The warnings Plot gave since the last call (each one a defect of a chart function), and forgets them. */
+export function takeChartWarnings(): string[] {
+  return warnings.splice(0);
+}
+
+/**
+ * Renders `options` with Plot into an SVG string, with `legend` drawn in a row above the plot. Every chart gets an
+ * invisible frame (aria-label "frame") that marks its plot area, so a test can check that no mark lies outside it.
+ */
 export function renderSvg(options: Plot.PlotOptions, legend: readonly LegendItem[] = []): string {
   const { document } = parseHTML("<!DOCTYPE html><html><body></body></html>") as unknown as { document: SvgDocument };
   const marginTop = (options.marginTop ?? 20) + (legend.length > 0 ? LEGEND_HEIGHT : 0);
   const plotDocument = document as unknown as Plot.PlotOptions["document"];
-  const node = Plot.plot({ width: CHART_WIDTH, ...options, marginTop, document: plotDocument }) as unknown as SvgNode;
+  const marks = [Plot.frame({ stroke: "none", fill: "none" }), ...(options.marks ?? [])];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(" "));
+  let node: SvgNode;
+  try {
+    node = Plot.plot({
+      width: CHART_WIDTH,
+      ...options,
+      marks,
+      marginTop,
+      document: plotDocument,
+    }) as unknown as SvgNode;
+  } finally {
+    console.warn = warn;
+  }
+  for (const badge of node.querySelectorAll('text[font-family="initial"]')) badge.remove(); // the ⚠️
   if (node.tagName.toLowerCase() !== "svg") {
     throw new TypeError(`Cannot render a chart as SVG: Plot returned <${node.tagName}>`);
   }
@@ -105,14 +134,71 @@ export function emptyChart(ariaLabel: string, message: string, height = 120): st
   });
 }
 
-/** A UTC time axis: `HH:MM`, and the date at midnight. */
-export function utcAxis(label: string | null = null): Plot.ScaleOptions {
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+/** Tick steps a time axis may use: round numbers of minutes, hours and days. */
+const TICK_STEPS_MS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080].map((m) => m * MINUTE_MS);
+
+/** At most this many ticks on a time axis: a 900 px chart fits them without labels touching. */
+const MAX_TIME_TICKS = 10;
+
+/**
+ * Ticks for a time axis over [start, end]: the smallest round step that is at least `bucketMs` (a chart of 5-minute
+ * windows never ticks every minute) and gives at most {@link MAX_TIME_TICKS} ticks, at multiples of the step in UTC.
+ * Labels never repeat, because the step is never shorter than what a label shows (a minute).
+ */
+export function timeTicks(start: Date, end: Date, bucketMs = MINUTE_MS): Date[] {
+  const spanMs = end.getTime() - start.getTime();
+  const step = TICK_STEPS_MS.find((ms) => ms >= bucketMs && Math.floor(spanMs / ms) + 1 <= MAX_TIME_TICKS) ??
+    Math.ceil(spanMs / MAX_TIME_TICKS / DAY_MS) * DAY_MS;
+  const ticks: Date[] = [];
+  for (let at = Math.ceil(start.getTime() / step) * step; at <= end.getTime(); at += step) ticks.push(new Date(at));
+  return ticks;
+}
+
+/**
+ * A tick's label: `HH:MM`, the date (`MM-DD`) at midnight, and both when the axis spans more than a day, so that the
+ * same time of two days never reads the same.
+ */
+export function timeTickLabel(at: Date, spanMs: number): string {
+  const iso = at.toISOString();
+  const midnight = at.getUTCHours() === 0 && at.getUTCMinutes() === 0;
+  if (spanMs > DAY_MS) return midnight ? iso.slice(5, 10) : `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+  return midnight ? iso.slice(5, 10) : iso.slice(11, 16);
+}
+
+/** What a time axis spans and how it is ticked. */
+export interface TimeAxisOptions {
+  /** The smallest time bucket the chart draws (a minute, a 5-minute window, an hour). Default: a minute. */
+  bucketMs?: number;
+  label?: string | null;
+  /** Times that must be on the axis too (a bar that starts before the window): the domain widens to hold them. */
+  cover?: readonly Date[];
+}
+
+/**
+ * A UTC time axis over exactly [start, end] (widened to `cover`), so every section's charts line up on the window
+ * they show and nothing is clipped, with {@link timeTicks} and {@link timeTickLabel}.
+ */
+export function timeAxis(window: { start: Date; end: Date }, options: TimeAxisOptions = {}): Plot.ScaleOptions {
+  const times = [window.start, window.end, ...(options.cover ?? [])].map((d) => d.getTime());
+  const start = new Date(Math.min(...times));
+  const end = new Date(Math.max(...times));
+  const spanMs = end.getTime() - start.getTime();
   return {
     type: "utc",
-    label,
-    tickFormat: (d: Date) =>
-      d.getUTCHours() === 0 && d.getUTCMinutes() === 0 ? d.toISOString().slice(5, 10) : d.toISOString().slice(11, 16),
+    label: options.label ?? null,
+    domain: [start, end],
+    ticks: timeTicks(start, end, options.bucketMs),
+    tickFormat: (d: Date) => timeTickLabel(d, spanMs),
   };
+}
+
+/** The middle of the bucket starting at `at`: where a point of that minute (or window) is drawn. */
+export function bucketMiddle(at: Date, bucketMs = MINUTE_MS): Date {
+  return new Date(at.getTime() + bucketMs / 2);
 }
 
 /** `bytes` as B, KB, MB or GB with up to three significant digits. */

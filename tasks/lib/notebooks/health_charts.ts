@@ -5,6 +5,7 @@
 import {
   AMBER,
   BLUE,
+  bucketMiddle,
   emptyChart,
   formatBytes,
   formatMinute,
@@ -13,16 +14,20 @@ import {
   Plot,
   RED,
   renderSvg,
-  utcAxis,
+  timeAxis,
 } from "./_plot.ts";
 import { cell, formatNumber, htmlTable, rowHeader } from "./_html.ts";
 import type { ArchiveDay, DlqWindow, HealthWindow, LakeHour, LatencyMinute, TradeGap } from "./health_queries.ts";
-import type { Window } from "./queries.ts";
+import { pairLabel, type Window } from "./queries.ts";
+import type { Market } from "../market.ts";
+import type { Scorecard } from "../warehouse/scorecard.ts";
 
 /** The colour of each health status. */
 export const STATUS_COLORS = { ok: GREEN, warn: AMBER, stale: RED } as const;
 
 const PERCENTILE_COLORS = { p50: GREEN, p95: AMBER, p99: RED } as const;
+
+const FIVE_MINUTES_MS = 5 * 60_000;
 
 /**
  * Latency percentiles per minute, exchange → producer (`ingest`) or producer → lake file (`lake`). For `ingest` the
@@ -30,13 +35,27 @@ const PERCENTILE_COLORS = { p50: GREEN, p95: AMBER, p99: RED } as const;
  */
 export function latencyChart(
   latency: readonly LatencyMinute[],
-  options: { pair: string; stage: "ingest" | "lake"; warnLatencyMs?: number },
+  options: {
+    pair: string;
+    stage: "ingest" | "lake";
+    warnLatencyMs?: number;
+    window: Window;
+    /** When live capture of the pair last delivered a trade, for the message of a window without any. */
+    lastLiveAt?: Date | null;
+  },
 ): string {
-  const { pair, stage, warnLatencyMs } = options;
-  if (latency.length === 0) return emptyChart(`${stage} latency chart`, `No live trades of ${pair} in the window`);
+  const { pair, stage, warnLatencyMs, window } = options;
+  if (latency.length === 0) {
+    const last = options.lastLiveAt ? `live capture last ran until ${formatMinute(options.lastLiveAt)} UTC` : "";
+    return emptyChart(
+      `${stage} latency chart`,
+      `No live trades of ${pair} in the window (imported and backfilled trades have no latency)` +
+        (last ? `; ${last}` : ""),
+    );
+  }
   const points = latency.flatMap((d) =>
     (["p50", "p95", "p99"] as const).map((percentile) => ({
-      minuteAt: d.minuteAt,
+      minuteAt: bucketMiddle(d.minuteAt),
       percentile,
       ms: stage === "ingest"
         ? { p50: d.ingestP50Ms, p95: d.ingestP95Ms, p99: d.ingestP99Ms }[percentile]
@@ -51,11 +70,12 @@ export function latencyChart(
     height: 280,
     marginLeft: 70,
     grid: true,
-    x: utcAxis(),
+    x: timeAxis(window),
     y: { label: `${pair} ${label}, ms`, domain: [0, highest * 1.1] },
     color: { domain: Object.keys(PERCENTILE_COLORS), range: Object.values(PERCENTILE_COLORS) },
     marks: [
-      Plot.lineY(points, { x: "minuteAt", y: "ms", stroke: "percentile", strokeWidth: 1.5 }),
+      // z names the series: left implicit, Plot warns when a few minutes give as many series as points.
+      Plot.lineY(points, { x: "minuteAt", y: "ms", z: "percentile", stroke: "percentile", strokeWidth: 1.5 }),
       Plot.dot(points, { x: "minuteAt", y: "ms", stroke: "percentile", r: 2, title: latencyTitle }),
       ...(threshold === undefined ? [] : [
         Plot.ruleY([threshold], { stroke: RED, strokeDasharray: "6,4" }),
@@ -82,14 +102,14 @@ function latencyTitle(d: { minuteAt: Date; percentile: string; ms: number }): st
 }
 
 /** Status per pair and 5-minute window: green ok, amber warn, red stale. */
-export function healthStatusChart(health: readonly HealthWindow[]): string {
+export function healthStatusChart(health: readonly HealthWindow[], window: Window): string {
   if (health.length === 0) return emptyChart("health status chart", "No health windows in the window");
   const pairs = [...new Set(health.map((d) => d.pair))].sort();
   return renderSvg({
     ariaLabel: "health status chart",
     height: 60 + pairs.length * 28,
     marginLeft: 80,
-    x: utcAxis(),
+    x: timeAxis(window, { bucketMs: FIVE_MINUTES_MS, cover: windowBounds(health) }),
     y: { domain: pairs, label: null },
     marks: [
       Plot.barX(health, {
@@ -108,10 +128,15 @@ export function healthStatusChart(health: readonly HealthWindow[]): string {
   ]);
 }
 
+/** The starts and ends of 5-minute windows, which a time axis must hold whole. */
+function windowBounds(windows: readonly { windowStartAt: Date; windowEndAt: Date }[]): Date[] {
+  return windows.flatMap((d) => [d.windowStartAt, d.windowEndAt]);
+}
+
 /** Seconds since the last trade and the last ingest, per window of one pair, with the stale threshold. */
 export function freshnessChart(
   health: readonly HealthWindow[],
-  options: { pair: string; staleAfterSeconds: number },
+  options: { pair: string; staleAfterSeconds: number; window: Window },
 ): string {
   const rows = health.filter((d) => d.pair === options.pair);
   if (rows.length === 0) return emptyChart("freshness chart", `No health windows of ${options.pair} in the window`);
@@ -125,11 +150,15 @@ export function freshnessChart(
     height: 240,
     marginLeft: 70,
     grid: true,
-    x: utcAxis("end of the 5-minute window"),
+    x: timeAxis(options.window, {
+      bucketMs: FIVE_MINUTES_MS,
+      label: "end of the 5-minute window",
+      cover: windowBounds(rows),
+    }),
     y: { label: `${options.pair} seconds`, domain: [0, highest * 1.1] },
     color: { domain: ["since last trade", "since last ingest"], range: [BLUE, AMBER] },
     marks: [
-      Plot.lineY(points, { x: "at", y: "seconds", stroke: "series", strokeWidth: 1.5, marker: "circle" }),
+      Plot.lineY(points, { x: "at", y: "seconds", z: "series", stroke: "series", strokeWidth: 1.5, marker: "circle" }),
       Plot.ruleY([options.staleAfterSeconds], { stroke: RED, strokeDasharray: "6,4" }),
       Plot.text([options.staleAfterSeconds], {
         y: (v: number) => v,
@@ -151,7 +180,7 @@ export function freshnessChart(
 const TABLEAU10 = ["#4e79a7", "#f28e2c", "#e15759", "#76b7b2", "#59a14f", "#edc949", "#af7aa1", "#ff9da7"];
 
 /** Dead-letter events per 5-minute window, stacked by reason; says so when there were none. */
-export function dlqChart(dlq: readonly DlqWindow[]): string {
+export function dlqChart(dlq: readonly DlqWindow[], window: Window): string {
   if (dlq.length === 0) return emptyChart("dlq chart", "No health windows in the window");
   const total = dlq.reduce((sum, d) => sum + d.events, 0);
   const reasons = [...new Set(dlq.map((d) => d.reason))].sort();
@@ -160,8 +189,12 @@ export function dlqChart(dlq: readonly DlqWindow[]): string {
     height: 200,
     marginLeft: 70,
     grid: true,
-    x: utcAxis(),
-    y: { label: "DLQ events", domain: total === 0 ? [0, 1] : undefined, ticks: total === 0 ? 1 : undefined },
+    x: timeAxis(window, { bucketMs: FIVE_MINUTES_MS, cover: windowBounds(dlq) }),
+    y: {
+      label: "DLQ events (all pairs and none)",
+      domain: total === 0 ? [0, 1] : undefined,
+      ticks: total === 0 ? 1 : undefined,
+    },
     color: { domain: reasons, range: TABLEAU10 },
     marks: [
       Plot.rectY(dlq, {
@@ -186,7 +219,7 @@ export function dlqChart(dlq: readonly DlqWindow[]): string {
  */
 export function gapsChart(gaps: readonly TradeGap[], window: Window): string {
   if (gaps.length === 0) {
-    return emptyChart("gaps chart", "No trade-id gaps: every id between the first and last trade is in the lake");
+    return emptyChart("gaps chart", "No trade-id gaps in the window, and none open: every id is in the lake");
   }
   const pairs = [...new Set(gaps.map((d) => d.pair))].sort();
   const start = new Date(Math.min(window.start.getTime(), ...gaps.map((d) => d.gapAfterAt.getTime())));
@@ -195,7 +228,8 @@ export function gapsChart(gaps: readonly TradeGap[], window: Window): string {
     height: 80 + pairs.length * 40,
     marginLeft: 80,
     grid: true,
-    x: { ...utcAxis("time of the trade before the gap"), domain: [start, window.end] },
+    // Inset by the largest dot's radius, so a gap at either end of the window is drawn whole.
+    x: { ...timeAxis({ start, end: window.end }, { label: "time of the trade before the gap" }), inset: 14 },
     y: { domain: pairs, label: null },
     r: { range: [4, 14] },
     marks: [
@@ -279,7 +313,10 @@ export function lakeFilesChart(hours: readonly LakeHour[]): string {
     marginLeft: 70,
     marginTop: 30,
     grid: true,
-    x: utcAxis("lake hour partition (UTC)"),
+    x: timeAxis({ start: bars[0]!.hourStartAt, end: bars[bars.length - 1]!.hourEndAt }, {
+      bucketMs: 3_600_000,
+      label: "lake hour partition (UTC)",
+    }),
     y: { label: "Parquet files", nice: true },
     marks: [
       Plot.rectY(bars, {
@@ -303,34 +340,47 @@ export function lakeFilesChart(hours: readonly LakeHour[]): string {
   }, [{ label: "files per hour (label: total size, average file size)", color: BLUE }]);
 }
 
-/** The latest window of each pair as a table: status, freshness, gaps, latency, DLQ and kline match rate. */
-export function statusTable(latest: readonly HealthWindow[]): string {
-  const rows = latest.map((d) =>
-    [
+/**
+ * The latest window of each pair as a table: status and freshness of that window; the kline check, gaps, DLQ events
+ * and p99 latency over the notebook's window, from the scorecard (as the report's headline). A note under it counts
+ * the dead-letter events that carried no pair, which the DLQ chart below includes and no row does.
+ */
+export function statusTable(latest: readonly HealthWindow[], card: Scorecard): string {
+  const scores = new Map(card.pairs.map((p) => [pairLabel(p.pair, p.market as Market), p]));
+  const rows = latest.map((d) => {
+    const score = scores.get(d.pair);
+    const klines = score === undefined || score.klinesChecked === 0
+      ? "–"
+      : `${score.klinesMatched} of ${score.klinesChecked}`;
+    return [
       rowHeader(d.pair),
       cell(d.status, STATUS_COLORS[d.status]),
       cell(formatMinute(d.windowStartAt)),
       cell(d.secondsSinceLastTrade.toFixed(1)),
       cell(d.secondsSinceLastIngest.toFixed(1)),
-      cell(String(d.openGaps)),
+      cell(score === undefined ? "–" : `${score.gapsFound} / ${score.gapsHealed} / ${score.gapsOpen}`),
       cell(d.ingestP99Ms === null ? "–" : d.ingestP99Ms.toFixed(0)),
-      cell(String(d.dlqEvents)),
-      cell(d.klineMatchRate === null ? "–" : `${(d.klineMatchRate * 100).toFixed(1)}%`),
-    ].join("")
-  );
+      cell(String(score?.dlqEvents ?? 0)),
+      cell(klines, score && score.klinesChecked > 0 && score.klinesMatched < score.klinesChecked ? RED : undefined),
+    ].join("");
+  });
+  const total = Object.values(card.dlqByReason).reduce((sum, n) => sum + n, 0);
+  const note = `<p class="status-note" style="color:${GREY};font-size:12px">Status, seconds and p99 are those of ` +
+    `each pair's latest 5-minute window; gaps, DLQ and klines count the whole window. DLQ events in the window: ` +
+    `${total}, of which ${card.dlqWithoutPair} carried no pair (in no row above, in the chart below).</p>`;
   return htmlTable(
     [
       "pair",
       "status",
-      "window (UTC)",
+      "latest window (UTC)",
       "s since trade",
       "s since ingest",
-      "open gaps",
+      "gaps found / healed / open",
       "p99 ingest ms",
-      "DLQ",
-      "klines match",
+      "DLQ events of the pair",
+      "klines matched",
     ],
     rows,
     "status",
-  );
+  ) + note;
 }

@@ -13,6 +13,7 @@ import {
   inWindow,
   lastRefresh,
   msDate,
+  notebookWindow,
   num,
   PAIR_LABEL_SQL,
   pairLabel,
@@ -20,9 +21,10 @@ import {
   type RefreshInfo,
   type Row,
   type Window,
-  windowEndingAt,
+  windowScorecard,
   windowValues,
 } from "./queries.ts";
+import type { Scorecard } from "../warehouse/scorecard.ts";
 
 /** Latency percentiles of one minute, ms. */
 export interface LatencyMinute {
@@ -107,13 +109,17 @@ export interface HealthData {
   /** The days of {@link archiveDays}, newest first. */
   archive: ArchiveDay[];
   lakeHours: LakeHour[];
+  /** Every pair's figures over the window: kline checks, gaps, DLQ (the same as the report's headline). */
+  scorecard: Scorecard;
+  /** The end of the latest minute with live trades of the pair (latency exists only for those); null if none. */
+  lastLiveAt: Date | null;
 }
 
 /** Reads the health notebook's data, or {@link NoData} when there is nothing (yet) to show. */
 export async function loadHealth(params: NotebookParams): Promise<HealthData | NoData> {
   const files = (await Promise.all(MARKETS.map((market) => lakeFiles(marketLakeDir(params.lakeDir, market))))).flat();
   return await withMarts(params.duckdbPath, async (marts) => {
-    const window = await windowEndingAt(marts, "select max(window_end_at) from marts.fct_pipeline_health_5m", params);
+    const window = await notebookWindow(marts, params);
     const market = params.market ?? await busiestMarket(marts, window);
     const picked = await pickPair(marts, window, params.pair, market);
     if (typeof picked !== "string") return picked;
@@ -152,6 +158,8 @@ export async function loadHealth(params: NotebookParams): Promise<HealthData | N
       })),
       archive: await archiveDays(marts, window, params.windowMinutes),
       lakeHours: lakeHours(files, window, params.windowMinutes),
+      scorecard: await windowScorecard(marts, window),
+      lastLiveAt: await lastLiveMinute(marts, market, picked),
     };
   });
 }
@@ -197,6 +205,16 @@ async function archiveDays(marts: Marts, window: Window, windowMinutes: number):
     disagreeingTrades: num(row.disagreeing_trades),
     differingFields: String(row.differing_fields ?? "").split(",").filter((field) => field !== ""),
   }));
+}
+
+/** When the live capture of `pair` last delivered a trade: the end of its latest minute with a latency sample. */
+async function lastLiveMinute(marts: Marts, market: string, pair: string): Promise<Date | null> {
+  const [row] = await marts.rows<{ end_ms: number | null }>(
+    `select ${epochMs("max(minute_at) + interval 1 minute")} as end_ms from marts.fct_ingestion_latency_1m
+     where market = $market and pair = $pair`,
+    { market, pair },
+  );
+  return row?.end_ms === null || row?.end_ms === undefined ? null : new Date(Number(row.end_ms));
 }
 
 /** The latest window of each pair: the status to show first. */

@@ -1,10 +1,10 @@
 /**
- * What the market notebook shows, read from the marts for one pair and a window of minutes ending at the latest
- * candle. DECIMAL columns become JavaScript numbers here, for plotting only; the marts keep them exact.
+ * What the market notebook shows, read from the marts for one pair and the notebooks' window (notebookWindow). DECIMAL columns become JavaScript numbers here, for plotting only; the marts keep them exact.
  */
 import { epochMs, type Marts, type NoData, noData, withMarts } from "./database.ts";
 import type { Market } from "../market.ts";
 import type { NotebookParams } from "./params.ts";
+import { readScorecard, type Scorecard, type ScoreRow } from "../warehouse/scorecard.ts";
 
 export { isNoData, type NoData } from "./database.ts";
 
@@ -78,16 +78,22 @@ export interface MarketData {
   flow: FlowMinute[];
   tradeSizes: TradeSizeBucket[];
   summary: PairSummary[];
+  /** Every pair's headline figures over the window (the same as the health notebook's and the demo's). */
+  scorecard: Scorecard;
+}
+
+/** The scorecard of `window`, read from `marts`. */
+export function windowScorecard(marts: Marts, window: Window): Promise<Scorecard> {
+  return readScorecard(
+    (sql, values) => marts.rows<ScoreRow>(sql, values),
+    { startMs: window.start.getTime(), endMs: window.end.getTime() },
+  );
 }
 
 /** Reads the market notebook's data, or {@link NoData} when there is nothing (yet) to show. */
 export function loadMarket(params: NotebookParams): Promise<MarketData | NoData> {
   return withMarts(params.duckdbPath, async (marts) => {
-    const window = await windowEndingAt(
-      marts,
-      "select max(minute_at) + interval 1 minute from marts.fct_candles_1m",
-      params,
-    );
+    const window = await notebookWindow(marts, params);
     const market = params.market ?? await busiestMarket(marts, window);
     const picked = await pickPair(marts, window, params.pair, market);
     if (typeof picked !== "string") return picked;
@@ -132,15 +138,29 @@ export function loadMarket(params: NotebookParams): Promise<MarketData | NoData>
         takerBuyShare: num(row.taker_buy_share),
         lastMinuteAt: msDate(row.last_minute_ms),
       })),
+      scorecard: await windowScorecard(marts, window),
     };
   });
 }
 
-/** The window of `params.windowMinutes` ending at the timestamp `endSql` selects. */
-export async function windowEndingAt(marts: Marts, endSql: string, params: NotebookParams): Promise<Window> {
-  const [row] = await marts.rows<{ end_ms: number | null }>(`select ${epochMs(`(${endSql})`)} as end_ms`);
-  const end = new Date(row?.end_ms ?? Date.now());
-  return { start: new Date(end.getTime() - params.windowMinutes * 60_000), end };
+/**
+ * The window every section of both notebooks shows: `params.windowMinutes` minutes ending at the marts' refresh time
+ * while trades are recent (a stopped pipeline then shows as stale at the right edge), or where the latest minute of
+ * trades ends once that is longer ago than the window (a lake of imported history shows its trades, not empty
+ * minutes). Of NOTEBOOK_MARKET when it is set. The market and health sections always cover the same minutes.
+ */
+export async function notebookWindow(marts: Marts, params: NotebookParams): Promise<Window> {
+  const [row] = await marts.rows<{ end_ms: number | null }>(
+    `select ${epochMs("max(minute_at) + interval 1 minute")} as end_ms from marts.fct_trades_1m
+     where $market is null or market = $market`,
+    { market: params.market ?? null },
+  );
+  const windowMs = params.windowMinutes * 60_000;
+  const lastTradeEndMs = row?.end_ms ?? Date.now();
+  const refreshedMs = (await lastRefresh(marts))?.nowAt.getTime();
+  const live = refreshedMs !== undefined && refreshedMs >= lastTradeEndMs && refreshedMs - lastTradeEndMs < windowMs;
+  const endMs = live ? Math.ceil(refreshedMs / 60_000) * 60_000 : lastTradeEndMs;
+  return { start: new Date(endMs - windowMs), end: new Date(endMs) };
 }
 
 /** `$start_ms` and `$end_ms` for queries over `window`. */

@@ -2,26 +2,30 @@
  * The spot–perp charts as standalone SVG strings: premium over time, its distribution, taker buy share on both
  * markets, and both prices with the futures' non-market trades marked. Pure: data in, markup out.
  */
-import { AMBER, BLUE, emptyChart, formatMinute, GREY, Plot, RED, renderSvg, utcAxis } from "./_plot.ts";
+import { AMBER, BLUE, bucketMiddle, emptyChart, formatMinute, GREY, Plot, RED, renderSvg, timeAxis } from "./_plot.ts";
+import type { Window } from "./queries.ts";
 import type { NonMarketTrade, PremiumMinute, TakerShareMinute } from "./spot_perp_queries.ts";
 
 const PURPLE = "#7b3294";
 
+/** A minute's point is drawn in the middle of the minute. */
+const middle = (d: { minuteAt: Date }) => bucketMiddle(d.minuteAt);
+
 /** The perpetual's premium over spot per minute, in basis points: on closes (solid) and on VWAPs (dashed). */
-export function premiumChart(premium: readonly PremiumMinute[], pair: string): string {
+export function premiumChart(premium: readonly PremiumMinute[], pair: string, window: Window): string {
   if (premium.length === 0) return emptyChart("premium chart", `No minute of ${pair} traded on both markets`);
   return renderSvg({
     ariaLabel: "premium chart",
     height: 260,
     marginLeft: 70,
     grid: true,
-    x: utcAxis(),
+    x: timeAxis(window),
     y: { label: `${pair} perp − spot (bps)`, nice: true },
     marks: [
       Plot.ruleY([0], { stroke: GREY }),
-      Plot.lineY(premium, { x: "minuteAt", y: "closeBps", stroke: BLUE, strokeWidth: 1.5 }),
-      Plot.dot(premium, { x: "minuteAt", y: "closeBps", r: 2, fill: BLUE, title: premiumTitle }),
-      Plot.lineY(premium, { x: "minuteAt", y: "vwapBps", stroke: AMBER, strokeWidth: 1.5, strokeDasharray: "4,2" }),
+      Plot.lineY(premium, { x: middle, y: "closeBps", stroke: BLUE, strokeWidth: 1.5 }),
+      Plot.dot(premium, { x: middle, y: "closeBps", r: 2, fill: BLUE, title: premiumTitle }),
+      Plot.lineY(premium, { x: middle, y: "vwapBps", stroke: AMBER, strokeWidth: 1.5, strokeDasharray: "4,2" }),
     ],
   }, [
     { label: "close vs close", color: BLUE, line: "solid" },
@@ -51,19 +55,19 @@ export function premiumDistributionChart(premium: readonly PremiumMinute[], pair
 }
 
 /** Share of each market's volume bought by takers, per minute; 0.5 is balanced. */
-export function takerShareChart(shares: readonly TakerShareMinute[], pair: string): string {
+export function takerShareChart(shares: readonly TakerShareMinute[], pair: string, window: Window): string {
   if (shares.length === 0) return emptyChart("taker buy share chart", `No volume of ${pair} in the window`);
   return renderSvg({
     ariaLabel: "taker buy share chart",
     height: 240,
     marginLeft: 70,
     grid: true,
-    x: utcAxis(),
+    x: timeAxis(window),
     y: { label: `${pair} taker buy share`, domain: [0, 1] },
     marks: [
       Plot.ruleY([0.5], { stroke: GREY, strokeDasharray: "2,2" }),
       Plot.lineY(shares, {
-        x: "minuteAt",
+        x: middle,
         y: "takerBuyShare",
         z: "market",
         stroke: (d: TakerShareMinute) => d.market === "usdm" ? PURPLE : BLUE,
@@ -81,6 +85,7 @@ export function priceWithEventsChart(
   premium: readonly PremiumMinute[],
   events: readonly NonMarketTrade[],
   pair: string,
+  window: Window,
 ): string {
   if (premium.length === 0) return emptyChart("spot and perp prices", `No minute of ${pair} traded on both markets`);
   return renderSvg({
@@ -88,12 +93,12 @@ export function priceWithEventsChart(
     height: 300,
     marginLeft: 70,
     grid: true,
-    x: utcAxis(),
-    y: { label: `${pair} price`, nice: true, zero: false },
+    x: { ...timeAxis(window), inset: 12 },
+    y: { label: `${pair} price`, nice: true, zero: false, inset: 12 },
     r: { range: [3, 12] },
     marks: [
-      Plot.lineY(premium, { x: "minuteAt", y: "spotClose", stroke: BLUE, strokeWidth: 1.5 }),
-      Plot.lineY(premium, { x: "minuteAt", y: "perpClose", stroke: PURPLE, strokeWidth: 1.5 }),
+      Plot.lineY(premium, { x: middle, y: "spotClose", stroke: BLUE, strokeWidth: 1.5 }),
+      Plot.lineY(premium, { x: middle, y: "perpClose", stroke: PURPLE, strokeWidth: 1.5 }),
       Plot.dot(events, {
         x: "tradeAt",
         y: "price",

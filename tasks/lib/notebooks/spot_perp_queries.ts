@@ -10,11 +10,11 @@ import {
   inWindow,
   lastRefresh,
   msDate,
+  notebookWindow,
   num,
   type RefreshInfo,
   type Row,
   type Window,
-  windowEndingAt,
   windowValues,
 } from "./queries.ts";
 
@@ -60,11 +60,7 @@ export interface SpotPerpData {
  */
 export function loadSpotPerp(params: NotebookParams): Promise<SpotPerpData | NoData> {
   return withMarts(params.duckdbPath, async (marts) => {
-    const window = await windowEndingAt(
-      marts,
-      "select max(minute_at) + interval 1 minute from marts.fct_candles_1m",
-      params,
-    );
+    const window = await notebookWindow(marts, params);
     const picked = await pickPairOnBothMarkets(marts, window, params.pair);
     if (typeof picked !== "string") return picked;
     const values = { pair: picked, ...windowValues(window) };

@@ -19,10 +19,15 @@ import {
 } from "../../../../tasks/lib/notebooks/charts.ts";
 import type { HealthWindow, LatencyMinute, TradeGap } from "../../../../tasks/lib/notebooks/health_queries.ts";
 import type { Candle, FlowMinute } from "../../../../tasks/lib/notebooks/queries.ts";
+import { headline } from "../../../../tasks/lib/notebooks/charts.ts";
+import { takeChartWarnings, timeTickLabel, timeTicks } from "../../../../tasks/lib/notebooks/_plot.ts";
+import type { PairScore } from "../../../../tasks/lib/warehouse/scorecard.ts";
 import { drawnChart, drawnCharts } from "./_svg.ts";
 
 const T0 = Date.parse("2025-03-01T23:58:00Z");
 const minute = (i: number) => new Date(T0 + i * 60_000);
+/** The window the charts of these tests show: ten minutes from T0. */
+const WINDOW = { start: minute(0), end: minute(10) };
 
 const CANDLES: Candle[] = [
   { minuteAt: minute(0), open: 100, high: 104, low: 99, close: 103, vwap: 101.5, volume: 2, tradeCount: 4 },
@@ -53,7 +58,7 @@ function window(at: Date, status: HealthWindow["status"], pair = "BTCUSDT"): Hea
 }
 
 Deno.test("renderSvg() output is one standalone <svg> with the SVG namespace and an aria-label", () => {
-  const svg = candlestickChart(CANDLES, "BTCUSDT");
+  const svg = candlestickChart(CANDLES, "BTCUSDT", WINDOW);
   assert.match(svg, /^<svg[^>]* xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   assert.match(svg, /<\/svg>$/);
   assert.equal(drawnCharts(svg).length, 1);
@@ -61,7 +66,7 @@ Deno.test("renderSvg() output is one standalone <svg> with the SVG namespace and
 });
 
 Deno.test("candlestickChart() draws a wick and a body per candle, the VWAP line and a legend", () => {
-  const svg = candlestickChart(CANDLES, "BTCUSDT");
+  const svg = candlestickChart(CANDLES, "BTCUSDT", WINDOW);
   const { marks } = drawnChart(svg, "candlestick chart");
   assert.equal(marks.rule, 6); // 3 wicks + 3 bodies
   assert.equal(marks.line, 1);
@@ -70,18 +75,19 @@ Deno.test("candlestickChart() draws a wick and a body per candle, the VWAP line 
 });
 
 Deno.test("volumeChart() draws a bar per side and minute that traded, buys up and sells down", () => {
-  const { marks } = drawnChart(volumeChart(FLOW, "BTCUSDT"), "volume chart");
+  const { marks } = drawnChart(volumeChart(FLOW, "BTCUSDT", WINDOW), "volume chart");
   assert.equal(marks.rect, 4); // minute 2 had no volume
 });
 
 Deno.test("imbalanceChart() skips minutes without volume", () => {
-  assert.equal(drawnChart(imbalanceChart(FLOW, "BTCUSDT"), "imbalance chart").marks.rect, 2);
+  assert.equal(drawnChart(imbalanceChart(FLOW, "BTCUSDT", WINDOW), "imbalance chart").marks.rect, 2);
 });
 
-Deno.test("cumulativeDeltaChart() draws the running delta as a line and an area", () => {
-  const { marks } = drawnChart(cumulativeDeltaChart(FLOW, "BTCUSDT"), "cumulative delta chart");
+Deno.test("cumulativeDeltaChart() draws the running delta as one step line, to the end of its last minute", () => {
+  const svg = cumulativeDeltaChart(FLOW, "BTCUSDT", WINDOW);
+  const { marks } = drawnChart(svg, "cumulative delta chart");
   assert.equal(marks.line, 1);
-  assert.equal(marks.area, 1);
+  assert.equal(marks.area, undefined, "no area closing down to the axis at the end");
 });
 
 Deno.test("tradeSizeChart() draws a bar per bucket and side", () => {
@@ -94,7 +100,7 @@ Deno.test("tradeSizeChart() draws a bar per bucket and side", () => {
 });
 
 Deno.test("charts without data say so instead of drawing empty axes", () => {
-  for (const svg of [candlestickChart([], "BTCUSDT"), volumeChart([], "BTCUSDT"), lakeFilesChart([])]) {
+  for (const svg of [candlestickChart([], "BTCUSDT", WINDOW), volumeChart([], "BTCUSDT", WINDOW), lakeFilesChart([])]) {
     const [chart] = drawnCharts(svg);
     assert.deepEqual(Object.keys(chart!.marks), ["text"]);
     assert.match(svg, /No /);
@@ -112,13 +118,13 @@ Deno.test("latencyChart() draws p50/p95/p99 and the warn threshold for ingest, n
     lakeP95Ms: 900,
     lakeP99Ms: 990,
   }));
-  const ingest = latencyChart(latency, { pair: "BTCUSDT", stage: "ingest", warnLatencyMs: 2000 });
+  const ingest = latencyChart(latency, { pair: "BTCUSDT", stage: "ingest", warnLatencyMs: 2000, window: WINDOW });
   const { marks } = drawnChart(ingest, "ingest latency chart");
   assert.equal(marks.line, 3); // one per percentile
   assert.equal(marks.dot, 9);
   assert.equal(marks.rule, 1);
   assert.match(ingest, /warn above 2000 ms/);
-  const lake = latencyChart(latency, { pair: "BTCUSDT", stage: "lake" });
+  const lake = latencyChart(latency, { pair: "BTCUSDT", stage: "lake", window: WINDOW });
   assert.equal(drawnChart(lake, "lake latency chart").marks.rule, undefined);
 });
 
@@ -128,14 +134,14 @@ Deno.test("healthStatusChart() colours a bar per pair and window by status", () 
     window(minute(5), "warn"),
     window(minute(10), "stale"),
     window(minute(0), "ok", "ETHUSDT"),
-  ]);
+  ], WINDOW);
   assert.equal(drawnChart(svg, "health status chart").marks.bar, 4);
   for (const color of ["#1a9850", "#f39c12", "#d73027"]) assert.match(svg, new RegExp(`fill="${color}"`));
 });
 
 Deno.test("freshnessChart() draws both freshness lines for the pair and the stale threshold", () => {
   const health = [window(minute(0), "ok"), window(minute(5), "stale"), window(minute(0), "ok", "ETHUSDT")];
-  const svg = freshnessChart(health, { pair: "BTCUSDT", staleAfterSeconds: 60 });
+  const svg = freshnessChart(health, { pair: "BTCUSDT", staleAfterSeconds: 60, window: WINDOW });
   const { marks } = drawnChart(svg, "freshness chart");
   assert.equal(marks.line, 2);
   assert.equal(marks.rule, 1);
@@ -148,9 +154,9 @@ Deno.test("dlqChart() stacks events by reason, and says when there were none", (
     { ...at(0), reason: "malformed_json", events: 3 },
     { ...at(0), reason: "invalid_symbol", events: 1 },
     { ...at(1), reason: "malformed_json", events: 0 },
-  ]);
+  ], WINDOW);
   assert.equal(drawnChart(some, "dlq chart").marks.rect, 2);
-  const none = dlqChart([{ ...at(0), reason: "all reasons", events: 0 }]);
+  const none = dlqChart([{ ...at(0), reason: "all reasons", events: 0 }], WINDOW);
   assert.match(none, /No dead-letter events in the window/);
 });
 
@@ -219,7 +225,103 @@ Deno.test("summaryTable() and statusTable() render one row per pair, with escape
   assert.match(summary, /BTC&lt;USDT/);
   assert.match(summary, /\+1\.00%/);
   assert.match(summary, /1,234/);
-  const status = statusTable([window(minute(0), "stale")]);
+  const status = statusTable([window(minute(0), "stale")], {
+    pairs: [{ ...SCORE, klinesChecked: 9, klinesMatched: 8, dlqEvents: 2 }],
+    dlqByReason: { malformed_json: 4, invalid_symbol: 2 },
+    dlqWithoutPair: 4,
+  });
   assert.match(status, /stale/);
   assert.equal(status.match(/<tr>/g)?.length, 2); // header and one pair
+  assert.match(status, />8 of 9</);
+  assert.match(status, />3 \/ 2 \/ 1</);
+  assert.match(status, /DLQ events in the window: 6, of which 4 carried no pair/);
+});
+
+const SCORE: PairScore = {
+  market: "spot",
+  pair: "BTCUSDT",
+  trades: 1234,
+  open: 100,
+  close: 101.5,
+  closeText: "101.50000000",
+  lastMinuteAt: minute(9),
+  klinesChecked: 0,
+  klinesMatched: 0,
+  gapsFound: 3,
+  gapsHealed: 2,
+  gapsOpen: 1,
+  idsHealed: 191,
+  dlqEvents: 0,
+  status: "ok",
+};
+
+Deno.test("headline() gives each pair one line: price and change, trades, klines, gaps, status", () => {
+  const html = headline({
+    pairs: [
+      { ...SCORE, klinesChecked: 9, klinesMatched: 9 },
+      { ...SCORE, market: "usdm", close: null, open: null, closeText: null },
+    ],
+    dlqByReason: {},
+    dlqWithoutPair: 0,
+  }, WINDOW);
+  assert.equal(html.match(/<li>/g)?.length, 2);
+  assert.match(html, /<b>BTCUSDT<\/b> 101\.5 <span[^>]*>\+1\.50%<\/span> over 10 min · 1,234 trades/);
+  assert.match(html, /klines 9 of 9 minutes match/);
+  assert.match(html, /3 gaps found, 2 healed \(191 ids\), 1 open/);
+  assert.match(html, /BTCUSDT \(usdm\)<\/b> · 1,234 trades · <span[^>]*>klines not checked yet/);
+});
+
+for (const minutes of [2, 60, 1440, 3 * 1440]) {
+  Deno.test(`timeTicks() over ${minutes} minutes: 2 to 10 ticks, increasing, with labels that never repeat`, () => {
+    const start = new Date(Date.parse("2025-03-01T22:17:00Z"));
+    const end = new Date(start.getTime() + minutes * 60_000);
+    for (const bucketMs of [60_000, 300_000]) {
+      if (bucketMs > minutes * 60_000) continue;
+      const ticks = timeTicks(start, end, bucketMs);
+      assert.ok(ticks.length >= 2 && ticks.length <= 10, `${ticks.length} ticks`);
+      const steps = ticks.slice(1).map((tick, i) => tick.getTime() - ticks[i]!.getTime());
+      assert.ok(steps.every((step) => step === steps[0] && step >= bucketMs), "one step, at least a bucket");
+      assert.ok(ticks.every((tick) => tick >= start && tick <= end), "inside the axis");
+      const labels = ticks.map((tick) => timeTickLabel(tick, end.getTime() - start.getTime()));
+      assert.equal(new Set(labels).size, labels.length, labels.join(" "));
+    }
+  });
+}
+
+Deno.test("timeTickLabel() shows HH:MM, the date at midnight, and both beyond a day", () => {
+  const day = 86_400_000;
+  assert.equal(timeTickLabel(new Date("2025-03-01T16:36:00Z"), 3_600_000), "16:36");
+  assert.equal(timeTickLabel(new Date("2025-03-02T00:00:00Z"), day), "03-02");
+  assert.equal(timeTickLabel(new Date("2025-03-01T16:00:00Z"), 3 * day), "03-01 16:00");
+});
+
+Deno.test("no chart makes Plot warn, with one minute of data or a full window", () => {
+  const one = { start: minute(0), end: minute(1) };
+  const latency: LatencyMinute[] = [{
+    minuteAt: minute(0),
+    samples: 1,
+    ingestP50Ms: 5,
+    ingestP95Ms: 6,
+    ingestP99Ms: 7,
+    lakeP50Ms: 500,
+    lakeP95Ms: 600,
+    lakeP99Ms: 700,
+  }];
+  for (const w of [one, WINDOW]) {
+    candlestickChart(CANDLES.slice(0, 1), "BTCUSDT", w);
+    volumeChart(FLOW.slice(0, 1), "BTCUSDT", w);
+    imbalanceChart(FLOW.slice(0, 1), "BTCUSDT", w);
+    cumulativeDeltaChart(FLOW.slice(0, 1), "BTCUSDT", w);
+    latencyChart(latency, { pair: "BTCUSDT", stage: "ingest", warnLatencyMs: 2000, window: w });
+    latencyChart(latency, { pair: "BTCUSDT", stage: "lake", window: w });
+    freshnessChart([window(minute(0), "ok")], { pair: "BTCUSDT", staleAfterSeconds: 60, window: w });
+    healthStatusChart([window(minute(0), "ok")], w);
+  }
+  assert.deepEqual(takeChartWarnings(), []);
+});
+
+Deno.test("a time chart's axis spans its window, ticked every 2 minutes over 10, the date at midnight", () => {
+  const svg = candlestickChart(CANDLES, "BTCUSDT", WINDOW);
+  const ticks = [...svg.matchAll(/<text[^>]*>(\d\d:\d\d|\d\d-\d\d)<\/text>/g)].map((m) => m[1]);
+  assert.deepEqual(ticks, ["23:58", "03-02", "00:02", "00:04", "00:06", "00:08"]);
 });

@@ -21,10 +21,12 @@ Deno.test("loadMarket() and loadHealth() read the fixture marts into numbers", a
     await writeFixtureDatabase(paths);
     const params = paramsFor(paths);
 
-    await t.step("loadMarket() ends the window at the latest candle and picks the busiest pair", async () => {
+    await t.step("loadMarket() ends a live window at the refresh and picks the busiest pair", async () => {
       const market = await loadMarket(params);
       assert.ok(!isNoData(market), JSON.stringify(market));
-      assert.equal(market.window.end.getTime(), FIXTURE_START_MS + FIXTURE_MINUTES * 60_000);
+      // The last trade is 2 minutes before the refresh, within the window: the window ends at the refresh, so a
+      // stopped pipeline shows as stale at the right edge.
+      assert.equal(market.window.end.getTime(), FIXTURE_NOW_MS);
       assert.equal(market.window.end.getTime() - market.window.start.getTime(), 60 * 60_000);
       assert.equal(market.pair, "BTCUSDT"); // 288 trades in the window against 280
       assert.equal(market.candles.length, FIXTURE_MINUTES);
@@ -53,7 +55,19 @@ Deno.test("loadMarket() and loadHealth() read the fixture marts into numbers", a
 
     await t.step("loadMarket() keeps a short window to its minutes", async () => {
       const market = await loadMarket(paramsFor(paths, { NOTEBOOK_WINDOW_MINUTES: "5" }));
-      assert.ok(!isNoData(market) && market.candles.length === 5);
+      assert.ok(!isNoData(market) && market.candles.length === 3, "5 minutes to the refresh: the last 3 traded");
+    });
+
+    await t.step("both notebooks end the window at the last trade once it is older than the window", async () => {
+      // As with imported history: the last trade is 2 minutes before the refresh, the window 1 minute long.
+      const short = paramsFor(paths, { NOTEBOOK_WINDOW_MINUTES: "1" });
+      const market = await loadMarket(short);
+      const health = await loadHealth(short);
+      assert.ok(!isNoData(market) && !isNoData(health), "both sections show the last minute of data");
+      assert.equal(market.window.end.getTime(), FIXTURE_START_MS + FIXTURE_MINUTES * 60_000);
+      assert.deepEqual(health.window, market.window);
+      assert.equal(market.candles.length, 1);
+      assert.deepEqual(market.scorecard.pairs.map((p) => p.pair).sort(), ["BTCUSDT", "ETHUSDT"]);
     });
 
     await t.step("loadHealth() reads latency, status, gaps, DLQ and the lake's files per hour", async () => {

@@ -11,6 +11,7 @@ import { drawnChart } from "./_svg.ts";
 
 const T0 = Date.parse("2025-03-01T12:00:00Z");
 const minute = (i: number) => new Date(T0 + i * 60_000);
+const WINDOW = { start: minute(0), end: minute(4) };
 
 const PREMIUM: PremiumMinute[] = [0, 1, 2, 3].map((i) => ({
   minuteAt: minute(i),
@@ -21,7 +22,7 @@ const PREMIUM: PremiumMinute[] = [0, 1, 2, 3].map((i) => ({
 }));
 
 Deno.test("premiumChart() draws the close and the VWAP premium as two lines, with a legend", () => {
-  const svg = premiumChart(PREMIUM, "BTCUSDT");
+  const svg = premiumChart(PREMIUM, "BTCUSDT", WINDOW);
   assert.equal(drawnChart(svg, "premium chart").marks.line, 2);
   assert.match(svg, /VWAP vs VWAP/);
 });
@@ -36,14 +37,19 @@ Deno.test("takerShareChart() draws one line per market", () => {
     { minuteAt: minute(i), market: "spot" as const, takerBuyShare: 0.4 + i / 10 },
     { minuteAt: minute(i), market: "usdm" as const, takerBuyShare: 0.6 - i / 10 },
   ]);
-  assert.equal(drawnChart(takerShareChart(shares, "BTCUSDT"), "taker buy share chart").marks.line, 2);
+  assert.equal(drawnChart(takerShareChart(shares, "BTCUSDT", WINDOW), "taker buy share chart").marks.line, 2);
 });
 
 Deno.test("priceWithEventsChart() marks each non-market trade on both markets' prices", () => {
-  const svg = priceWithEventsChart(PREMIUM, [
-    { tradeAt: minute(1), tradeType: "INSURANCE_FUND", price: 102_050, quantity: 0.001 },
-    { tradeAt: minute(2), tradeType: "ADL", price: 99_000, quantity: 0.5 },
-  ], "BTCUSDT");
+  const svg = priceWithEventsChart(
+    PREMIUM,
+    [
+      { tradeAt: minute(1), tradeType: "INSURANCE_FUND", price: 102_050, quantity: 0.001 },
+      { tradeAt: minute(2), tradeType: "ADL", price: 99_000, quantity: 0.5 },
+    ],
+    "BTCUSDT",
+    WINDOW,
+  );
   const { marks } = drawnChart(svg, "spot and perp prices");
   assert.equal(marks.line, 2);
   assert.equal(marks.dot, 2);
@@ -51,7 +57,13 @@ Deno.test("priceWithEventsChart() marks each non-market trade on both markets' p
 });
 
 Deno.test("the spot–perp charts say so when no minute traded on both markets", () => {
-  for (const svg of [premiumChart([], "X"), premiumDistributionChart([], "X"), priceWithEventsChart([], [], "X")]) {
+  for (
+    const svg of [
+      premiumChart([], "X", WINDOW),
+      premiumDistributionChart([], "X"),
+      priceWithEventsChart([], [], "X", WINDOW),
+    ]
+  ) {
     assert.match(svg, /No minute of X traded on both markets/);
   }
 });
