@@ -31,6 +31,7 @@ import {
   listeningPort,
   type PairOutcome,
 } from "./lib/demo/plan.ts";
+import { readScorecard, scorecardTotals, type ScoreRow } from "./lib/warehouse/scorecard.ts";
 import { runStep, sleep, summaryOf, waitForConsumer, waitForCoordinators } from "./lib/demo/steps.ts";
 import { type Service, startService } from "./lib/supervisor/service.ts";
 
@@ -119,7 +120,10 @@ async function main(): Promise<number> {
     let reportPath: string | undefined;
     if (hasTask("report")) {
       say("writing the report");
-      const output = await runStep("report", [], env, signal);
+      // The window holds the whole run, the hour of history and the live minutes, so the report shows every minute
+      // the summary below counts.
+      const windowMinutes = DEMO_HISTORY_MINUTES + Math.ceil(durationS / 60) + 5;
+      const output = await runStep("report", [], { ...env, NOTEBOOK_WINDOW_MINUTES: String(windowMinutes) }, signal);
       reportPath = /(\S*reports\/\S+\.html)/.exec(output)?.[1];
     }
 
@@ -170,11 +174,16 @@ async function readOutcome(
       )
       select per_pair.*, (select count(*) from marts_db.marts.fct_candles_1m c where c.pair = per_pair.pair) as candles
       from per_pair order by pair`);
-    const [facts] = await rows(`select
-      (select count(*) from marts_db.marts.fct_trade_gaps where status = 'open') as open_gaps,
-      (select count(*) from marts_db.marts.fct_kline_reconciliation) as checked,
-      (select count(*) from marts_db.marts.fct_kline_reconciliation where status = 'match') as matched,
-      (select tests_failed from marts_db.meta.refresh_runs order by finished_at desc limit 1) as tests_failed`);
+    const [facts] = await rows(
+      `select (select tests_failed from marts_db.meta.refresh_runs order by finished_at desc limit 1) as tests_failed`,
+    );
+    // Gaps, dead letters and the kline check as the report's headline and status table read them: one scorecard.
+    await duckdb.connection.run("use marts_db");
+    const card = await readScorecard(
+      async (sql, values) => (await duckdb.connection.runAndReadAll(sql, values)).getRowObjectsJson() as ScoreRow[],
+      null,
+    );
+    const totals = scorecardTotals(card);
     return {
       seconds,
       pairs: pairs.map((row): PairOutcome => ({
@@ -189,13 +198,14 @@ async function readOutcome(
         exchangeFirstId: exchange[String(row.pair)]?.firstId ?? null,
         exchangeLastId: exchange[String(row.pair)]?.lastId ?? null,
       })),
-      dlq: (producer.dlq ?? {}) as Record<string, number>,
-      gapsFound: Number(producer.gapsFound ?? 0),
-      idsHealed: Number(producer.idsHealed ?? 0),
-      openGaps: Number(facts!.open_gaps),
+      dlq: card.dlqByReason,
+      gapsFound: totals.gapsFound,
+      gapsHealed: totals.gapsHealed,
+      idsHealed: totals.idsHealed,
+      openGaps: totals.gapsOpen,
       reconnects: Number(producer.reconnects ?? 0),
-      klinesChecked: Number(facts!.checked),
-      klinesMatched: Number(facts!.matched),
+      klinesChecked: totals.klinesChecked,
+      klinesMatched: totals.klinesMatched,
       testsFailed: Number(facts!.tests_failed ?? 0),
       databasePath: `${DEMO_DIRS.database}/crypto.duckdb`,
       ...(reportPath ? { reportPath } : {}),

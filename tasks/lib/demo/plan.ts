@@ -99,8 +99,11 @@ export function isComplete(pair: PairOutcome): boolean {
 export interface DemoOutcome {
   seconds: number;
   pairs: PairOutcome[];
+  /** Dead-letter events by reason, from the marts (producer and consumer). */
   dlq: Record<string, number>;
+  /** Trade-id gaps from the marts: found, healed (and the ids that brought back), still open. */
   gapsFound: number;
+  gapsHealed: number;
   idsHealed: number;
   openGaps: number;
   reconnects: number;
@@ -137,7 +140,8 @@ export function formatOutcome(outcome: DemoOutcome): string {
   const reasons = Object.entries(outcome.dlq).map(([reason, n]) => `${reason} ${n}`).join(", ");
   lines.push(`  dead-letter queue: ${dlqTotal} events${reasons ? ` (${reasons})` : ""}`);
   lines.push(
-    `  gaps: ${outcome.gapsFound} found, ${outcome.idsHealed} ids backfilled, ${outcome.openGaps} open; ` +
+    `  gaps: ${outcome.gapsFound} found, ${outcome.gapsHealed} healed (${outcome.idsHealed} ids), ` +
+      `${outcome.openGaps} open; ` +
       `${outcome.reconnects} reconnects`,
   );
   lines.push(
