@@ -1,7 +1,8 @@
 /**
  * `deno task report [--timeout SECONDS] [--out-dir DIR]`: executes notebooks/01_market.ipynb and
  * notebooks/02_pipeline_health.ipynb headless with the Deno kernel (nbclient), writes them as one standalone HTML page
- * `reports/report-<UTC timestamp>.html`, copies it to `reports/latest.html`, and prints the path.
+ * `reports/report-<UTC timestamp>.html`, copies it to `reports/latest.html` (with `latest.json`, what the dashboard
+ * reads), keeps the REPORT_KEEP newest timestamped pages (0: all), and prints the path.
  *
  * The notebooks read NOTEBOOK_PAIR, NOTEBOOK_MARKET, NOTEBOOK_WINDOW_MINUTES, DUCKDB_PATH, LAKE_DIR and the HEALTH_* thresholds; an
  * empty or missing database gives a report that says "No data yet", not a failure.
@@ -15,6 +16,7 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { runTask, wholeNumberFlag } from "./lib/cli.ts";
+import { loadReportKeep } from "./lib/config.ts";
 import { loadNotebookParams } from "./lib/notebooks/params.ts";
 import { buildReport } from "./lib/notebooks/report.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
   });
   const timeoutSeconds = wholeNumberFlag("timeout", values.timeout, 1, 3600);
   const params = loadNotebookParams(Deno.env); // fail fast on a bad setting, before any kernel starts
+  const keep = loadReportKeep(Deno.env);
   const started = performance.now();
   console.log(`report: ${params.pair ?? "busiest pair"}, ${params.windowMinutes} minutes, marts ${params.duckdbPath}`);
 
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
     python,
     outDir: resolve(PROJECT_ROOT, values["out-dir"]),
     timeoutSeconds,
+    keep,
     log: (line) => console.log(`report: ${line}`),
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);

@@ -1,14 +1,14 @@
 /**
  * `deno task supervise`: the live pipeline's supervisor in the foreground (`deno task start` runs it in the
  * background). Keeps a producer and a consumer running per market in MARKETS (default spot), restarting a crashed
- * one with backoff, and runs refresh every REFRESH_EVERY; records everything in RUN_DIR/supervisor.json and logs to RUN_DIR/supervisor.log (and
+ * one with backoff, runs refresh every REFRESH_EVERY and rebuilds reports/latest.html after each (LIVE_REPORT=0: not); records everything in RUN_DIR/supervisor.json and logs to RUN_DIR/supervisor.log (and
  * stdout). SIGTERM or Ctrl-C stops the children and exits.
  *
  * Permissions: run deno (each component is a task started with its own permissions); read deno.json (their flags);
  * read and write only RUN_DIR (data/run).
  */
 import { runTask, shutdownSignal, TaskError } from "./lib/cli.ts";
-import { loadMarkets, loadSupervisorConfig } from "./lib/config.ts";
+import { loadLiveReport, loadMarkets, loadSupervisorConfig } from "./lib/config.ts";
 import { configuredRunFiles } from "./lib/supervisor/lifecycle.ts";
 import { openLogFile } from "./lib/supervisor/log_file.ts";
 import { runSupervisor } from "./lib/supervisor/supervisor.ts";
@@ -16,6 +16,7 @@ import { runSupervisor } from "./lib/supervisor/supervisor.ts";
 async function main(): Promise<number> {
   const config = loadSupervisorConfig(Deno.env);
   const markets = loadMarkets(Deno.env);
+  const liveReport = loadLiveReport(Deno.env);
   const files = configuredRunFiles(config);
   const signal = shutdownSignal();
   await Deno.mkdir(files.dir, { recursive: true });
@@ -31,7 +32,10 @@ async function main(): Promise<number> {
     throw new TaskError(`Cannot supervise: another supervisor runs in ${config.runDir}`);
   }
   try {
-    return await runSupervisor({ files, refreshEveryMs: config.refreshEveryMs, markets, log }, signal);
+    return await runSupervisor(
+      { files, refreshEveryMs: config.refreshEveryMs, markets, log, liveReport },
+      signal,
+    );
   } catch (error) {
     log(`supervisor failed: ${error instanceof Error ? error.stack : error}`);
     throw error;

@@ -124,6 +124,23 @@ export const SETTINGS = {
     default: "data/run",
     doc: "Where the live pipeline's supervisor keeps supervisor.json (PIDs, restarts, last refresh) and its log.",
   },
+  LIVE_REPORT: {
+    default: "1",
+    doc:
+      "1: the live pipeline rebuilds reports/latest.html after each refresh (deno task dashboard serves it); 0: not.",
+  },
+  REPORT_KEEP: {
+    default: "0",
+    doc: "How many timestamped report pages deno task report keeps beside latest.html (0: all).",
+  },
+  DASHBOARD_PORT: {
+    default: "8765",
+    doc: "The port deno task dashboard serves reports/latest.html on, at 127.0.0.1.",
+  },
+  DASHBOARD_STALE_AFTER_S: {
+    default: "900",
+    doc: "Seconds after the marts' last refresh at which the dashboard turns visibly stale.",
+  },
   NOTEBOOK_PAIR: {
     default: "",
     doc: "The pair the notebooks and the report show first (empty: the pair with the most trades in the window).",
@@ -356,6 +373,44 @@ export function loadSupervisorConfig(env: Env): SupervisorConfig {
     runDir: parsePath("RUN_DIR", read(env, "RUN_DIR")),
     refreshEveryMs: parseDuration("REFRESH_EVERY", read(env, "REFRESH_EVERY"), 1000, 86_400_000),
   };
+}
+
+/** Reads LIVE_REPORT: whether the supervisor rebuilds the report after each refresh. */
+export function loadLiveReport(env: Env): boolean {
+  const value = read(env, "LIVE_REPORT");
+  if (value !== "0" && value !== "1") throw new ConfigError("LIVE_REPORT", value, "1 or 0");
+  return value === "1";
+}
+
+/** What `deno task dashboard` serves. */
+export interface DashboardConfig {
+  port: number;
+  staleAfterSeconds: number;
+}
+
+/** Reads DASHBOARD_PORT and DASHBOARD_STALE_AFTER_S. */
+export function loadDashboardConfig(env: Env): DashboardConfig {
+  return {
+    port: parseWhole("DASHBOARD_PORT", read(env, "DASHBOARD_PORT"), 1, 65535, "a port from 1 to 65535"),
+    staleAfterSeconds: parseWhole(
+      "DASHBOARD_STALE_AFTER_S",
+      read(env, "DASHBOARD_STALE_AFTER_S"),
+      10,
+      86_400,
+      "whole seconds from 10 to 86400",
+    ),
+  };
+}
+
+/** Reads REPORT_KEEP: how many timestamped report pages to keep (0: all). */
+export function loadReportKeep(env: Env): number {
+  return parseWhole("REPORT_KEEP", read(env, "REPORT_KEEP"), 0, 100_000, "a whole number (0 keeps every page)");
+}
+
+function parseWhole(name: SettingName, value: string, min: number, max: number, expected: string): number {
+  const n = /^\d{1,6}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) throw new ConfigError(name, value, expected);
+  return n;
 }
 
 function read(env: Env, name: SettingName): string {

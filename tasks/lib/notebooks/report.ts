@@ -38,12 +38,48 @@ export interface ReportOptions extends JupyterRun {
   timeoutSeconds: number;
   /** The report's time, in its file name and heading. Default: now. */
   now?: Date;
+  /** Timestamped pages to keep beside latest.html, newest first; older ones are removed. Default: 0, all. */
+  keep?: number;
+}
+
+/** `latest.json`: what the page `latest.html` is, for the dashboard. */
+export interface LatestReportInfo {
+  /** The timestamped page latest.html is a copy of. */
+  page: string;
+  /** When it was built, ms since the epoch. */
+  builtAtMs: number;
+  /** The marts' refresh it shows (the refresh's now), ms since the epoch; null when the notebooks had no data. */
+  martsRefreshedAtMs: number | null;
+}
+
+/**
+ * The refresh time the market notebook's loading cell states ("Marts refreshed as of YYYY-MM-DD HH:MM UTC"), in ms;
+ * null when it states none (no data yet).
+ */
+export function martsRefreshedAt(notebook: Notebook): number | null {
+  for (const cell of notebook.cells) {
+    for (const output of (cell.outputs ?? []) as { data?: Record<string, string | string[]> }[]) {
+      const markdown = output.data?.["text/markdown"];
+      const text = Array.isArray(markdown) ? markdown.join("") : markdown ?? "";
+      const match = /Marts refreshed as of (\d{4}-\d\d-\d\d \d\d:\d\d) UTC/.exec(text);
+      if (match) return Date.parse(`${match[1]!.replace(" ", "T")}:00Z`);
+    }
+  }
+  return null;
+}
+
+/** The timestamped pages beyond the `keep` newest among `names` (0 keeps all). */
+export function pagesToRemove(names: readonly string[], keep: number): string[] {
+  if (keep <= 0) return [];
+  return names.filter((name) => /^report-\d{8}T\d{6}Z\.html$/.test(name)).sort().reverse().slice(keep);
 }
 
 /** What a report wrote. */
 export interface ReportResult {
   htmlPath: string;
   latestPath: string;
+  /** `latest.json` beside it: when the page was built and what it shows (read by `deno task dashboard`). */
+  latestInfoPath: string;
   /** The executed notebooks, outputs included. */
   executed: string[];
 }
@@ -104,5 +140,16 @@ export async function buildReport(options: ReportOptions): Promise<ReportResult>
   const latestPath = join(options.outDir, "latest.html");
   await Deno.copyFile(htmlPath, `${latestPath}.tmp`);
   await Deno.rename(`${latestPath}.tmp`, latestPath); // readers never see half a page
-  return { htmlPath, latestPath, executed };
+  const info: LatestReportInfo = {
+    page: basename(htmlPath),
+    builtAtMs: now.getTime(),
+    martsRefreshedAtMs: martsRefreshedAt(merged),
+  };
+  const latestInfoPath = join(options.outDir, "latest.json");
+  await Deno.writeTextFile(`${latestInfoPath}.tmp`, `${JSON.stringify(info)}\n`);
+  await Deno.rename(`${latestInfoPath}.tmp`, latestInfoPath);
+  const names = [];
+  for await (const entry of Deno.readDir(options.outDir)) if (entry.isFile) names.push(entry.name);
+  for (const name of pagesToRemove(names, options.keep ?? 0)) await Deno.remove(join(options.outDir, name));
+  return { htmlPath, latestPath, latestInfoPath, executed };
 }

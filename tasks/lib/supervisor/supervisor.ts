@@ -38,7 +38,15 @@ export interface SupervisorOptions {
    */
   start?: (name: string, options: ServiceOptions, env: Record<string, string>) => Service;
   now?: () => number;
+  /**
+   * Rebuild the report (`deno task report`, reports/latest.html, which `deno task dashboard` serves) after each
+   * refresh that succeeded. Default: false.
+   */
+  liveReport?: boolean;
 }
+
+/** How many timestamped report pages the live report keeps beside latest.html. */
+export const LIVE_REPORTS_KEPT = 12;
 
 /** Supervises until `signal` aborts (returns 0) or a component's configuration is invalid (returns 2). */
 export async function runSupervisor(options: SupervisorOptions, signal: AbortSignal): Promise<number> {
@@ -181,6 +189,39 @@ export async function runSupervisor(options: SupervisorOptions, signal: AbortSig
     });
   }
 
+  // One report at a time: a refresh that ends while one is built asks for one more, built from the newer marts.
+  let reportRunning = false;
+  let reportAgain = false;
+  function runReport(): void {
+    if (!options.liveReport || stopping.signal.aborted) return;
+    if (reportRunning) {
+      reportAgain = true;
+      return;
+    }
+    let service: Service;
+    try {
+      service = start("report", {
+        keepStdout: false,
+        onLine: (line) => log(`${"report".padEnd(pad)} │ ${line}`),
+      }, { REPORT_KEEP: String(LIVE_REPORTS_KEPT) });
+    } catch (error) {
+      log(`report could not be started: ${error instanceof Error ? error.message : error}`);
+      return;
+    }
+    reportRunning = true;
+    running.set("report", service);
+    void service.finished.then((exit) => {
+      running.delete("report");
+      reportRunning = false;
+      if (stopping.signal.aborted) return;
+      if (exit.code !== 0) log(`report failed (${describeExit(exit)}); the dashboard keeps showing the previous one`);
+      if (reportAgain) {
+        reportAgain = false;
+        runReport();
+      }
+    });
+  }
+
   function finishRefresh(startedAtMs: number, exit: ServiceExit, summary: string): void {
     const finishedAtMs = now();
     record.refresh.pid = null;
@@ -195,6 +236,7 @@ export async function runSupervisor(options: SupervisorOptions, signal: AbortSig
     record.refresh.last = { startedAtMs, finishedAtMs, code: exit.code, ok, summary };
     const took = formatDuration((finishedAtMs - startedAtMs) / 1000);
     log(ok ? `refresh done in ${took}` : `refresh failed (${describeExit(exit)}) after ${took}: ${summary}`);
+    if (ok) runReport();
     if (stopping.signal.aborted) {
       record.refresh.state = "stopped";
       save();

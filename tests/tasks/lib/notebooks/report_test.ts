@@ -1,7 +1,13 @@
 /** The report's pure parts: its file name, merging the executed notebooks, and the project's Deno kernelspec. */
 import assert from "node:assert/strict";
 import { denoKernelspec, ensureDenoKernelspec, jupyterEnv } from "../../../../tasks/lib/notebooks/jupyter.ts";
-import { mergeNotebooks, type Notebook, reportFileName } from "../../../../tasks/lib/notebooks/report.ts";
+import {
+  martsRefreshedAt,
+  mergeNotebooks,
+  type Notebook,
+  pagesToRemove,
+  reportFileName,
+} from "../../../../tasks/lib/notebooks/report.ts";
 import { makeTestDir } from "../../../helpers/tasks.ts";
 
 Deno.test("reportFileName() is report-<UTC timestamp>.html, sortable and safe in paths", () => {
@@ -73,4 +79,27 @@ Deno.test("jupyterEnv() confines Jupyter's data, config and runtime files to one
     JUPYTER_CONFIG_DIR: "/p/.cache/jupyter/config",
     JUPYTER_RUNTIME_DIR: "/p/.cache/jupyter/runtime",
   });
+});
+
+Deno.test("martsRefreshedAt() reads the refresh the loading cell states; null without one", () => {
+  const markdown = "**BTCUSDT**, 2025-03-01 23:12 to 2025-03-02 00:12 UTC (60 minutes). Marts refreshed as of " +
+    "2025-03-02 00:12 UTC.";
+  const output = [{ output_type: "execute_result", data: { "text/markdown": [markdown] } }];
+  assert.equal(
+    martsRefreshedAt(notebook([{ cell_type: "code", source: "", outputs: output, metadata: {} }])),
+    Date.parse("2025-03-02T00:12:00Z"),
+  );
+  assert.equal(martsRefreshedAt(notebook([])), null);
+});
+
+Deno.test("pagesToRemove() keeps the newest timestamped pages, never latest.html; 0 keeps all", () => {
+  const names = [
+    "latest.html",
+    "latest.json",
+    "report-20250302T000100Z.html",
+    "report-20250302T000300Z.html",
+    "report-20250302T000200Z.html",
+  ];
+  assert.deepEqual(pagesToRemove(names, 2), ["report-20250302T000100Z.html"]);
+  assert.deepEqual(pagesToRemove(names, 0), []);
 });

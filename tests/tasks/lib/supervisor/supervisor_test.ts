@@ -43,14 +43,14 @@ function fakeTasks() {
   return { start, started, of: (name: string) => started.filter((task) => task.name === name) };
 }
 
-async function setUp(refreshEveryMs: number, markets?: ("spot" | "usdm")[]) {
+async function setUp(refreshEveryMs: number, markets?: ("spot" | "usdm")[], liveReport = false) {
   const dir = await makeTestDir("supervisor");
   const files = runFiles(dir);
   const tasks = fakeTasks();
   const lines: string[] = [];
   const controller = new AbortController();
   const run = runSupervisor(
-    { files, refreshEveryMs, markets, log: (line) => lines.push(line), start: tasks.start },
+    { files, refreshEveryMs, markets, liveReport, log: (line) => lines.push(line), start: tasks.start },
     controller.signal,
   );
   const record = () => readRecord(files) as SupervisorRecord;
@@ -147,6 +147,39 @@ Deno.test(
       controller.abort();
       assert.equal(await run, 0);
       assert.deepEqual([record().supervisor.state, record().refresh.state], ["stopped", "stopped"]);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "runSupervisor() with liveReport rebuilds the report after each refresh that succeeded, one at a time",
+  permissions,
+  async () => {
+    const { dir, tasks, lines, controller, run } = await setUp(10, undefined, true);
+    try {
+      await until(() => tasks.of("refresh").length === 1);
+      tasks.of("refresh")[0]!.exit(1);
+      await until(() => tasks.of("refresh").length === 2);
+      assert.equal(tasks.of("report").length, 0, "no report after a failed refresh");
+      tasks.of("refresh")[1]!.exit(0);
+      await until(() => tasks.of("report").length === 1);
+      assert.equal(tasks.of("report")[0]!.env.REPORT_KEEP, "12");
+      // Two more refreshes end while the report is built: one more report follows, not two.
+      for (const i of [2, 3]) {
+        await until(() => tasks.of("refresh").length === i + 1);
+        tasks.of("refresh")[i]!.exit(0);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(tasks.of("report").length, 1, "never two at once");
+      tasks.of("report")[0]!.exit(1);
+      await until(() => tasks.of("report").length === 2);
+      assert.ok(
+        lines.some((line) => /report failed \(code 1\); the dashboard keeps showing the previous one/.test(line)),
+      );
+    } finally {
+      controller.abort();
+      assert.equal(await run, 0);
       await Deno.remove(dir, { recursive: true });
     }
   },
