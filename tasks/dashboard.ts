@@ -34,6 +34,7 @@ async function main(): Promise<void> {
         ? new Response("no report yet\n", { status: 404, headers })
         : Response.json(info, { headers });
     }
+    if (path === "/favicon.ico") return new Response(null, { status: 204, headers }); // browsers ask; none is fine
     if (path !== "/" && path !== "/index.html") return new Response("not found\n", { status: 404, headers });
     const page = dashboardPage(
       await readOrNull(join(dir, "latest.html")),

@@ -44,6 +44,7 @@ Deno.test("demo task runs the pipeline offline end to end and stops everything i
   const report = /^ {2}report: (\S+)$/m.exec(output)?.[1];
   assert.ok(report, "the demo wrote the report");
   assert.ok((await Deno.stat(report.startsWith("/") ? report : `${PROJECT_ROOT}/${report}`)).size > 0, report);
+  assertReportAgrees(await Deno.readTextFile(report.startsWith("/") ? report : `${PROJECT_ROOT}/${report}`), output);
   assert.deepEqual(await leftovers(before), []);
 });
 
@@ -63,3 +64,20 @@ Deno.test("demo task stops everything it started when interrupted", async () => 
   assert.match(output.text(), /interrupted: stopping everything the demo started/);
   assert.deepEqual(await leftovers(before), []);
 });
+
+/** The report's headline and status note say what the demo's summary says: klines, gaps and dead letters. */
+function assertReportAgrees(html: string, summary: string): void {
+  const sum = (pattern: RegExp, group: number) => [...html.matchAll(pattern)].reduce((n, m) => n + Number(m[group]), 0);
+  const klines = /candles vs the exchange's klines: (\d+) of (\d+) minutes match/.exec(summary)!;
+  assert.equal(sum(/klines (\d+) of (\d+) minutes match/g, 1), Number(klines[1]), "klines matched");
+  assert.equal(sum(/klines (\d+) of (\d+) minutes match/g, 2), Number(klines[2]), "klines checked");
+  const gaps = /gaps: (\d+) found, (\d+) healed \((\d+) ids\), (\d+) open/.exec(summary)!;
+  const found = sum(/(\d+) gaps? found, \d+ healed/g, 1);
+  assert.deepEqual(
+    [found, sum(/gaps? found, (\d+) healed/g, 1), sum(/healed \((\d+) ids\)/g, 1), sum(/ids\), (\d+) open/g, 1)],
+    gaps.slice(1).map(Number),
+    "gaps found, healed, ids healed, open",
+  );
+  const dlq = /dead-letter queue: (\d+) events/.exec(summary)!;
+  assert.match(html, new RegExp(`DLQ events in the window: ${dlq[1]}, of which \\d+ carried no pair`));
+}

@@ -14,6 +14,9 @@ import { fixturePaths, writeFixtureDatabase } from "./lib/notebooks/_fixture.ts"
 import { measurePage, type MeasureRequest, type MeasureResult } from "./lib/notebooks/_browser.ts";
 import { drawnChart, drawnCharts } from "./lib/notebooks/_svg.ts";
 import { taskArgs, type TaskResult } from "../helpers/tasks.ts";
+import { loadNotebookParams } from "../../tasks/lib/notebooks/params.ts";
+import { isNoData, loadMarket } from "../../tasks/lib/notebooks/queries.ts";
+import { gapsText } from "../../tasks/lib/notebooks/charts.ts";
 
 const ARTIFACTS = "data/test-artifacts";
 
@@ -187,6 +190,80 @@ Deno.test({
         texts: [message],
       });
       assert.deepEqual(seen.texts, [{ text: message, count: 2, visible: true }]);
+    } finally {
+      await paths.cleanUp();
+    }
+  },
+});
+
+/** "HH:MM", "MM-DD" (midnight) or "MM-DD HH:MM" tick labels as minutes, each read after the one before it. */
+function tickMinutes(labels: readonly string[]): number[] {
+  let day = 0;
+  return labels.map((label) => {
+    const date = /^(\d\d)-(\d\d)/.exec(label);
+    if (date) day = Date.UTC(2025, Number(date[1]) - 1, Number(date[2])) / 60_000;
+    const time = /(\d\d):(\d\d)$/.exec(label);
+    return day + (time ? Number(time[1]) * 60 + Number(time[2]) : 0);
+  });
+}
+
+const TIME_TICKS = /^(\d\d:\d\d|\d\d-\d\d|\d\d-\d\d \d\d:\d\d)$/;
+
+Deno.test({
+  name: "the report over 2, 60 and 1440 minutes: no console noise or warning, every chart drawn inside its plot " +
+    "area with unique increasing time ticks, and the marts' figures",
+  async fn(t) {
+    const paths = fixturePaths();
+    try {
+      await writeFixtureDatabase(paths);
+      const outDir = await freshDir("report-windows");
+      for (const minutes of [2, 60, 1440]) {
+        await t.step(`${minutes} minutes`, async () => {
+          const env = { DUCKDB_PATH: paths.duckdbPath, LAKE_DIR: paths.lakeDir, NOTEBOOK_WINDOW_MINUTES: `${minutes}` };
+          const result = await runReport(`${outDir}/${minutes}`, env);
+          assert.equal(result.code, 0, result.stdout + result.stderr);
+          assert.doesNotMatch(result.stdout + result.stderr, /Warning|warning/);
+          const htmlPath = result.stdout.trim().split("\n").at(-1)!;
+          const html = await Deno.readTextFile(htmlPath);
+          assert.doesNotMatch(html, /Warning/);
+          await Deno.mkdir(`${PROJECT_ROOT}/${outDir}/reports`, { recursive: true });
+          const seen = await inBrowser({
+            html: htmlPath,
+            screenshot: `${outDir}/reports/window-${minutes}.png`,
+            charts: [],
+            texts: [],
+            inspect: true,
+            width: 1400,
+          });
+          const inspection = seen.inspection!;
+          assert.deepEqual(inspection.console, [], "no console message");
+          assert.equal(inspection.warningText, false, "no element says Warning");
+          assert.ok(inspection.charts.length >= 12, `${inspection.charts.length} charts`);
+          for (const chart of inspection.charts) {
+            assert.ok(chart.dataMarks > 0, `${chart.label}: a data mark`);
+            assert.deepEqual(chart.outside, [], `${chart.label}: marks inside the plot area`);
+            if (chart.xTicks.length === 0 || !chart.xTicks.every((label) => TIME_TICKS.test(label))) continue;
+            assert.equal(new Set(chart.xTicks).size, chart.xTicks.length, `${chart.label}: ${chart.xTicks.join(" ")}`);
+            const at = tickMinutes(chart.xTicks);
+            assert.ok(at.every((m, i) => i === 0 || m > at[i - 1]!), `${chart.label}: ${chart.xTicks.join(" ")}`);
+          }
+
+          // The headline and the status table say what the marts say over the same window.
+          const market = await loadMarket(loadNotebookParams(new Map(Object.entries(env))));
+          assert.ok(!isNoData(market));
+          for (const pair of market.scorecard.pairs) {
+            assert.ok(html.includes(gapsText(pair)), `${pair.pair}: ${gapsText(pair)}`);
+            assert.ok(html.includes(`${pair.trades.toLocaleString("en-US")} trades`), `${pair.pair}: trades`);
+          }
+          const dlq = Object.values(market.scorecard.dlqByReason).reduce((sum, n) => sum + n, 0);
+          assert.ok(
+            html.includes(
+              `DLQ events in the window: ${dlq}, of which ${market.scorecard.dlqWithoutPair} carried no pair`,
+            ),
+            "the DLQ note",
+          );
+        });
+      }
     } finally {
       await paths.cleanUp();
     }

@@ -159,14 +159,21 @@ export function timeTicks(start: Date, end: Date, bucketMs = MINUTE_MS): Date[] 
 }
 
 /**
- * A tick's label: `HH:MM`, the date (`MM-DD`) at midnight, and both when the axis spans more than a day, so that the
- * same time of two days never reads the same.
+ * A tick's label: `HH:MM`, or the date (`MM-DD`) at midnight; `withDate` adds the date to every label, for axes whose
+ * ticks would otherwise show the same time of two days.
  */
-export function timeTickLabel(at: Date, spanMs: number): string {
+export function timeTickLabel(at: Date, withDate = false): string {
   const iso = at.toISOString();
   const midnight = at.getUTCHours() === 0 && at.getUTCMinutes() === 0;
-  if (spanMs > DAY_MS) return midnight ? iso.slice(5, 10) : `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
-  return midnight ? iso.slice(5, 10) : iso.slice(11, 16);
+  if (midnight) return iso.slice(5, 10);
+  return withDate ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 16);
+}
+
+/** The labels of `ticks`: `HH:MM` (the date at midnight), with dates throughout when a time of day repeats. */
+export function timeTickLabels(ticks: readonly Date[]): string[] {
+  const short = ticks.map((tick) => timeTickLabel(tick));
+  const withDate = new Set(short).size < short.length;
+  return withDate ? ticks.map((tick) => timeTickLabel(tick, true)) : short;
 }
 
 /** What a time axis spans and how it is ticked. */
@@ -186,13 +193,14 @@ export function timeAxis(window: { start: Date; end: Date }, options: TimeAxisOp
   const times = [window.start, window.end, ...(options.cover ?? [])].map((d) => d.getTime());
   const start = new Date(Math.min(...times));
   const end = new Date(Math.max(...times));
-  const spanMs = end.getTime() - start.getTime();
+  const ticks = timeTicks(start, end, options.bucketMs);
+  const labels = new Map(timeTickLabels(ticks).map((label, i) => [ticks[i]!.getTime(), label]));
   return {
     type: "utc",
     label: options.label ?? null,
     domain: [start, end],
-    ticks: timeTicks(start, end, options.bucketMs),
-    tickFormat: (d: Date) => timeTickLabel(d, spanMs),
+    ticks,
+    tickFormat: (d: Date) => labels.get(d.getTime()) ?? timeTickLabel(d),
   };
 }
 

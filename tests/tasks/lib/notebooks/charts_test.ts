@@ -20,7 +20,7 @@ import {
 import type { HealthWindow, LatencyMinute, TradeGap } from "../../../../tasks/lib/notebooks/health_queries.ts";
 import type { Candle, FlowMinute } from "../../../../tasks/lib/notebooks/queries.ts";
 import { headline } from "../../../../tasks/lib/notebooks/charts.ts";
-import { takeChartWarnings, timeTickLabel, timeTicks } from "../../../../tasks/lib/notebooks/_plot.ts";
+import { takeChartWarnings, timeTickLabel, timeTickLabels, timeTicks } from "../../../../tasks/lib/notebooks/_plot.ts";
 import type { PairScore } from "../../../../tasks/lib/warehouse/scorecard.ts";
 import { drawnChart, drawnCharts } from "./_svg.ts";
 
@@ -282,17 +282,20 @@ for (const minutes of [2, 60, 1440, 3 * 1440]) {
       const steps = ticks.slice(1).map((tick, i) => tick.getTime() - ticks[i]!.getTime());
       assert.ok(steps.every((step) => step === steps[0] && step >= bucketMs), "one step, at least a bucket");
       assert.ok(ticks.every((tick) => tick >= start && tick <= end), "inside the axis");
-      const labels = ticks.map((tick) => timeTickLabel(tick, end.getTime() - start.getTime()));
+      const labels = timeTickLabels(ticks);
       assert.equal(new Set(labels).size, labels.length, labels.join(" "));
     }
   });
 }
 
-Deno.test("timeTickLabel() shows HH:MM, the date at midnight, and both beyond a day", () => {
-  const day = 86_400_000;
-  assert.equal(timeTickLabel(new Date("2025-03-01T16:36:00Z"), 3_600_000), "16:36");
-  assert.equal(timeTickLabel(new Date("2025-03-02T00:00:00Z"), day), "03-02");
-  assert.equal(timeTickLabel(new Date("2025-03-01T16:00:00Z"), 3 * day), "03-01 16:00");
+Deno.test("timeTickLabels() show HH:MM and the date at midnight, with dates throughout once a time repeats", () => {
+  const at = (iso: string) => new Date(iso);
+  assert.deepEqual(timeTickLabels([at("2025-03-01T16:36:00Z"), at("2025-03-02T00:00:00Z")]), ["16:36", "03-02"]);
+  assert.deepEqual(
+    timeTickLabels([at("2025-03-01T12:00:00Z"), at("2025-03-02T00:00:00Z"), at("2025-03-02T12:00:00Z")]),
+    ["03-01 12:00", "03-02", "03-02 12:00"],
+  );
+  assert.equal(timeTickLabel(at("2025-03-01T16:00:00Z"), true), "03-01 16:00");
 });
 
 Deno.test("no chart makes Plot warn, with one minute of data or a full window", () => {
