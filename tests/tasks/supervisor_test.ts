@@ -37,11 +37,14 @@ Deno.test(
       PRODUCER_STATE_PATH: `${dirs.producer}/state.json`,
       RUN_DIR: dirs.run,
       REFRESH_EVERY: "5s",
+      // The live report would write the project's reports/ every 5 s; its loop is tested with fake tasks.
+      LIVE_REPORT: "0",
     };
     const seen = new Set<number>();
     const status = async () => {
       const result = await runDenoTask(["status", "--json"], env);
-      const parsed = JSON.parse(result.stdout) as PipelineStatus;
+      const parsed = JSON.parse(result.stdout) as PipelineStatus & { marts: unknown };
+      assert.ok("marts" in parsed, "status --json carries the marts' scorecard, or why there is none");
       for (const row of parsed.rows) if (row.pid !== null) seen.add(row.pid);
       return { code: result.code, ...parsed, row: (name: string) => parsed.rows.find((r) => r.component === name)! };
     };
@@ -92,6 +95,10 @@ Deno.test(
       assert.equal(refresh.ok, true, refresh.summary);
       const shown = (await status()).row("refresh");
       assert.match(shown.detail, /last ok .* ago, took .*: refresh: (incremental|full)/);
+      // The marts it built, as the report's headline reads them.
+      const scored = (await runDenoTask(["status"], env)).stdout;
+      assert.match(scored, /^marts, .* UTC \(the report's window\):$/m);
+      assert.match(scored, /^ {2}BTCUSDT +\d+ trades, klines .*, gaps \d+ found \/ \d+ healed \/ \d+ open, \d+ DLQ/m);
       await until(async () => /lag \d+ messages, /.test((await status()).row("consumer").detail) || undefined, 15_000);
       assert.match((await status()).row("producer").detail, /lag \d+\.\d s behind trade time/);
 

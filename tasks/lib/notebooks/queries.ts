@@ -149,7 +149,10 @@ export function loadMarket(params: NotebookParams): Promise<MarketData | NoData>
  * trades ends once that is longer ago than the window (a lake of imported history shows its trades, not empty
  * minutes). Of NOTEBOOK_MARKET when it is set. The market and health sections always cover the same minutes.
  */
-export async function notebookWindow(marts: Marts, params: NotebookParams): Promise<Window> {
+export async function notebookWindow(
+  marts: Marts,
+  params: Pick<NotebookParams, "windowMinutes" | "market">,
+): Promise<Window> {
   const [row] = await marts.rows<{ end_ms: number | null }>(
     `select ${epochMs("max(minute_at) + interval 1 minute")} as end_ms from marts.fct_trades_1m
      where $market is null or market = $market`,

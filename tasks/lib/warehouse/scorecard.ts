@@ -168,3 +168,20 @@ export function scorecardTotals(card: Scorecard): {
     dlqEvents: Object.values(card.dlqByReason).reduce((total, n) => total + n, 0),
   };
 }
+
+/** The scorecard as `deno task status` prints it: one line per pair, then the dead letters. */
+export function formatScorecard(card: Scorecard, window: { start: Date; end: Date }): string {
+  const at = (d: Date) => d.toISOString().slice(0, 16).replace("T", " ");
+  const lines = [`marts, ${at(window.start)} to ${at(window.end)} UTC (the report's window):`];
+  for (const p of card.pairs) {
+    const klines = p.klinesChecked === 0 ? "klines not checked yet" : `klines ${p.klinesMatched} of ${p.klinesChecked}`;
+    lines.push(
+      `  ${`${p.pair}${p.market === "spot" ? "" : ` (${p.market})`}`.padEnd(16)} ${p.trades} trades, ${klines}, ` +
+        `gaps ${p.gapsFound} found / ${p.gapsHealed} healed / ${p.gapsOpen} open, ${p.dlqEvents} DLQ, ` +
+        `status ${p.status ?? "-"}`,
+    );
+  }
+  const total = Object.values(card.dlqByReason).reduce((sum, n) => sum + n, 0);
+  lines.push(`  dead letters: ${total} (${card.dlqWithoutPair} without a pair)`);
+  return lines.join("\n");
+}
