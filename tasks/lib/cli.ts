@@ -1,19 +1,31 @@
 /**
  * The edge of every task: runs its main function and turns expected failures into one line and an exit code.
  *
- * - {@link ConfigError} and {@link UsageError}: the user must fix the input, exit code 2.
+ * - {@link ConfigError}, {@link UsageError} and {@link AccessError}: the user must fix the input, exit code 2.
  * - A permission denial (`Deno.errors.NotCapable`, e.g. LAKE_DIR=/etc): a setting points outside what the task's
  *   deno.json permissions grant, exit code 2.
  * - {@link TaskError}: the job could not be done (broker down, Maven failed), exit code 1.
  * - Anything else is a bug: the stack trace is printed, exit code 1.
  */
 import { ConfigError } from "./config.ts";
+import { redact } from "./secrets.ts";
 
 /** Bad command-line input. */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
+  }
+}
+
+/**
+ * Credentials or permissions the user must fix (a refused login, an untrusted certificate, a missing ACL): retrying
+ * would fail the same way, so it exits as bad input does (code 2), and the supervisor stops instead of restarting.
+ */
+export class AccessError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AccessError";
   }
 }
 
@@ -42,8 +54,11 @@ export async function runTask(name: string, main: () => Promise<number | void>):
   try {
     Deno.exit((await main()) ?? 0);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof UsageError || isParseArgsError(error)) {
-      console.error(`${name}: ${error.message}`);
+    if (
+      error instanceof ConfigError || error instanceof UsageError || error instanceof AccessError ||
+      isParseArgsError(error)
+    ) {
+      console.error(`${name}: ${redact(error.message)}`);
       Deno.exit(EXIT_USAGE);
     }
     if (error instanceof Deno.errors.NotCapable) {
@@ -54,10 +69,10 @@ export async function runTask(name: string, main: () => Promise<number | void>):
     }
     if (error instanceof TaskError) {
       const cause = error.cause instanceof Error ? ` (${error.cause.message})` : "";
-      console.error(`${name}: ${error.message}${cause}`);
+      console.error(redact(`${name}: ${error.message}${cause}`));
       Deno.exit(1);
     }
-    console.error(`${name}: unexpected failure`, error);
+    console.error(redact(`${name}: unexpected failure ${Deno.inspect(error)}`));
     Deno.exit(1);
   }
 }

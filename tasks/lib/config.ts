@@ -6,6 +6,7 @@
  * turns into one line and exit code 2.
  */
 import { isMarket, type Market, marketProfile } from "./market.ts";
+import { Secret, unreadableFileReason } from "./secrets.ts";
 
 /** Anything that can look up an environment variable: `Deno.env`, or a `Map` in tests. */
 export interface Env {
@@ -29,6 +30,33 @@ export const SETTINGS = {
   },
   KAFKA_DATA_DIR: { default: "data/kafka", doc: "Where the local broker keeps its logs, config, PID and server.log." },
   KAFKA_HEAP: { default: "512m", doc: "JVM heap of each local broker (-Xmx/-Xms), e.g. 512m or 1g." },
+  KAFKA_SECURITY_PROTOCOL: {
+    default: "PLAINTEXT",
+    doc:
+      "How clients talk to the brokers: PLAINTEXT, or SASL_SSL (TLS with a SASL login; deno task kafka start --secure).",
+  },
+  KAFKA_SASL_MECHANISM: {
+    default: "SCRAM-SHA-512",
+    doc: "SASL_SSL: the login mechanism, SCRAM-SHA-512 (the local secure cluster's) or SCRAM-SHA-256.",
+  },
+  KAFKA_SASL_USERNAME: {
+    default: "",
+    doc: "SASL_SSL: the principal to log in as (local cluster: producer, consumer, admin).",
+  },
+  KAFKA_SASL_PASSWORD_FILE: {
+    default: "",
+    doc: "SASL_SSL: a file (under data/secrets/) holding the password; preferred over KAFKA_SASL_PASSWORD.",
+  },
+  KAFKA_SASL_PASSWORD: { default: "", doc: "SASL_SSL: the password itself, when no KAFKA_SASL_PASSWORD_FILE is set." },
+  KAFKA_SSL_CA_FILE: {
+    default: "",
+    doc:
+      "SASL_SSL: the CA (PEM, under data/secrets/) the brokers' certificates must chain to (empty: the system's CAs).",
+  },
+  KAFKA_SECRETS_DIR: {
+    default: "data/secrets/kafka",
+    doc: "deno task kafka start --secure: where the local cluster's CA, keystores and user passwords are made, once.",
+  },
   KAFKA_TOPIC_PARTITIONS: {
     default: "3",
     doc: "Partitions of each market's trades and DLQ topics (crypto.trades.v1, crypto.trades.dlq.v1, …).",
@@ -108,9 +136,14 @@ export const SETTINGS = {
     default: "10",
     doc: "An alert opens when a pair has more dead-letter events than this in a 5-minute window.",
   },
+  ALERT_WEBHOOK_URL_FILE: {
+    default: "",
+    doc:
+      "A file (under data/secrets/) holding ALERT_WEBHOOK_URL, which often carries a token; preferred over the variable.",
+  },
   ALERT_WEBHOOK_URL: {
     default: "",
-    doc: "deno task notify POSTs each alert opening and resolution here as JSON (empty: no webhook).",
+    doc: "deno task notify POSTs each alert opening and resolution here as JSON (empty: no webhook). Never printed.",
   },
   HEALTH_WARN_LATENCY_MS: {
     default: "2000",
@@ -164,12 +197,30 @@ export interface BrokerAddress {
   port: number;
 }
 
-/** Where the brokers are and how the local ones run. */
+/** Where the brokers are, how clients log in to them, and how the local ones run. */
 export interface KafkaConfig {
   brokers: BrokerAddress[];
+  security: KafkaSecurity;
   dataDir: string;
   heap: string;
+  /** Where `kafka start --secure` keeps the local cluster's CA, keystores and passwords. */
+  secretsDir: string;
 }
+
+/** The SASL mechanisms the clients speak (kafkajs's SCRAM). */
+export type SaslMechanism = "SCRAM-SHA-512" | "SCRAM-SHA-256";
+
+/** How clients talk to the brokers: in the clear, or TLS with a SASL login. */
+export type KafkaSecurity =
+  | { protocol: "PLAINTEXT" }
+  | {
+    protocol: "SASL_SSL";
+    mechanism: SaslMechanism;
+    username: string;
+    password: Secret;
+    /** PEM of the CA to trust, and where it came from; undefined: the system's CAs. */
+    ca?: { pem: string; file: string };
+  };
 
 /** How the pipeline's topics are created. */
 export interface TopicConfig {
@@ -202,13 +253,63 @@ export interface StorageConfig {
   duckdbPath: string;
 }
 
-/** Reads KAFKA_BROKERS, KAFKA_DATA_DIR and KAFKA_HEAP. */
-export function loadKafkaConfig(env: Env): KafkaConfig {
+/** Reads KAFKA_BROKERS, the KAFKA_SECURITY_PROTOCOL/SASL/SSL settings, KAFKA_DATA_DIR, KAFKA_HEAP and KAFKA_SECRETS_DIR. */
+export function loadKafkaConfig(env: Env, readTextFile: (path: string) => string = Deno.readTextFileSync): KafkaConfig {
   return {
     brokers: parseBrokers("KAFKA_BROKERS", read(env, "KAFKA_BROKERS")),
+    security: loadKafkaSecurity(env, readTextFile),
     dataDir: parsePath("KAFKA_DATA_DIR", read(env, "KAFKA_DATA_DIR")),
     heap: parseHeap("KAFKA_HEAP", read(env, "KAFKA_HEAP")),
+    secretsDir: parsePath("KAFKA_SECRETS_DIR", read(env, "KAFKA_SECRETS_DIR")),
   };
+}
+
+/**
+ * Reads KAFKA_SECURITY_PROTOCOL and, for SASL_SSL, the mechanism, the user, the password (KAFKA_SASL_PASSWORD_FILE
+ * preferred) and the CA file. The SASL and SSL settings are not read at all for PLAINTEXT.
+ */
+export function loadKafkaSecurity(
+  env: Env,
+  readTextFile: (path: string) => string = Deno.readTextFileSync,
+): KafkaSecurity {
+  const protocol = read(env, "KAFKA_SECURITY_PROTOCOL").toUpperCase();
+  if (protocol === "PLAINTEXT") return { protocol };
+  if (protocol !== "SASL_SSL") {
+    throw new ConfigError("KAFKA_SECURITY_PROTOCOL", read(env, "KAFKA_SECURITY_PROTOCOL"), "PLAINTEXT or SASL_SSL");
+  }
+  const mechanism = read(env, "KAFKA_SASL_MECHANISM").toUpperCase();
+  if (mechanism !== "SCRAM-SHA-512" && mechanism !== "SCRAM-SHA-256") {
+    throw new ConfigError(
+      "KAFKA_SASL_MECHANISM",
+      read(env, "KAFKA_SASL_MECHANISM"),
+      "SCRAM-SHA-512 or SCRAM-SHA-256 (the mechanisms the pipeline's Kafka client supports)",
+    );
+  }
+  const username = read(env, "KAFKA_SASL_USERNAME");
+  if (username === "") {
+    throw new ConfigError("KAFKA_SASL_USERNAME", "", "the user to log in as, which SASL_SSL needs");
+  }
+  const password = readSecretSetting(
+    env,
+    "KAFKA_SASL_PASSWORD_FILE",
+    "KAFKA_SASL_PASSWORD",
+    "the password",
+    readTextFile,
+  );
+  if (password === undefined) {
+    throw new ConfigError(
+      "KAFKA_SASL_PASSWORD_FILE",
+      "",
+      `a file holding the password of ${username} (or KAFKA_SASL_PASSWORD), which SASL_SSL needs`,
+    );
+  }
+  const caFile = read(env, "KAFKA_SSL_CA_FILE");
+  if (caFile === "") return { protocol, mechanism, username, password };
+  const pem = readSettingFile("KAFKA_SSL_CA_FILE", caFile, "the CA certificate (PEM)", readTextFile);
+  if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(pem)) {
+    throw new ConfigError("KAFKA_SSL_CA_FILE", caFile, "a PEM file holding the CA certificate, but it holds none");
+  }
+  return { protocol, mechanism, username, password, ca: { pem, file: caFile } };
 }
 
 /** Reads the KAFKA_TOPIC_* settings and checks they fit together. */
@@ -269,25 +370,7 @@ export function loadApiKey(
   env: Env,
   readTextFile: (path: string) => string = Deno.readTextFileSync,
 ): string | undefined {
-  const path = read(env, "BINANCE_API_KEY_FILE");
-  if (path !== "") {
-    parsePath("BINANCE_API_KEY_FILE", path);
-    let key: string;
-    try {
-      key = readTextFile(path).trim();
-    } catch (error) {
-      const why = error instanceof Deno.errors.NotFound
-        ? "it does not exist"
-        : error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-        ? "it may not be read (keep it under data/secrets/)"
-        : `it cannot be read (${(error as Error).name})`;
-      throw new ConfigError("BINANCE_API_KEY_FILE", path, `a readable file holding the API key, but ${why}`);
-    }
-    if (key === "") throw new ConfigError("BINANCE_API_KEY_FILE", path, "a file holding the API key, but it is empty");
-    return key;
-  }
-  const key = read(env, "BINANCE_API_KEY");
-  return key === "" ? undefined : key;
+  return readSecretSetting(env, "BINANCE_API_KEY_FILE", "BINANCE_API_KEY", "the API key", readTextFile)?.reveal();
 }
 
 /** Reads MARKET, PRODUCER_STATE_PATH, PRODUCER_COMPRESSION and PRODUCER_STALE_AFTER_S; the state path defaults per market. */
@@ -328,10 +411,62 @@ export function loadHealthThresholds(env: Env): HealthThresholds {
   };
 }
 
-/** Reads ALERT_WEBHOOK_URL; undefined when it is not set. */
-export function loadAlertWebhook(env: Env): URL | undefined {
-  const value = read(env, "ALERT_WEBHOOK_URL");
-  return value === "" ? undefined : parseUrl("ALERT_WEBHOOK_URL", value, ["http:", "https:"]);
+/**
+ * Reads ALERT_WEBHOOK_URL_FILE (preferred) or ALERT_WEBHOOK_URL; undefined when neither is set. The URL often carries
+ * a token, so it stays a {@link Secret} and an invalid one is never quoted back.
+ */
+export function loadAlertWebhook(
+  env: Env,
+  readTextFile: (path: string) => string = Deno.readTextFileSync,
+): Secret | undefined {
+  const value = readSecretSetting(env, "ALERT_WEBHOOK_URL_FILE", "ALERT_WEBHOOK_URL", "the webhook URL", readTextFile);
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value.reveal());
+  } catch {
+    // reported below, without the value
+  }
+  if (url === undefined || !["http:", "https:"].includes(url.protocol)) {
+    const source = read(env, "ALERT_WEBHOOK_URL_FILE") !== "" ? "ALERT_WEBHOOK_URL_FILE" : "ALERT_WEBHOOK_URL";
+    throw new ConfigError(source, "[redacted]", "an http:// or https:// URL");
+  }
+  return value;
+}
+
+/**
+ * A secret from `fileName` (trimmed content; preferred) or else from `variableName`; undefined when neither is set.
+ * A missing, unreadable or empty file fails with a line naming the variable and the path, never the content.
+ */
+export function readSecretSetting(
+  env: Env,
+  fileName: SettingName,
+  variableName: SettingName,
+  what: string,
+  readTextFile: (path: string) => string = Deno.readTextFileSync,
+): Secret | undefined {
+  const path = read(env, fileName);
+  if (path !== "") return new Secret(readSettingFile(fileName, path, what, readTextFile).trim());
+  const value = read(env, variableName);
+  return value === "" ? undefined : new Secret(value);
+}
+
+/** The content of the file a setting names; a missing, unreadable or empty one fails with one line. */
+function readSettingFile(
+  name: SettingName,
+  path: string,
+  what: string,
+  readTextFile: (path: string) => string,
+): string {
+  parsePath(name, path);
+  let content: string;
+  try {
+    content = readTextFile(path);
+  } catch (error) {
+    throw new ConfigError(name, path, `a readable file holding ${what}, but ${unreadableFileReason(error)}`);
+  }
+  if (content.trim() === "") throw new ConfigError(name, path, `a file holding ${what}, but it is empty`);
+  return content;
 }
 
 /** Reads LOG_FORMAT: `auto`, `json` or `text`. */

@@ -5,6 +5,7 @@
  * Every line goes to stdout, as the tasks' lines always have; the one-line failures of `runTask` (cli.ts) stay on stderr.
  */
 import { type Env, loadLogFormat } from "./config.ts";
+import { redact } from "./secrets.ts";
 
 /** How serious a line is, least first. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -55,7 +56,7 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
   const write = options.write ?? ((line: string) => console.log(line));
   const now = options.now ?? Date.now;
   const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
-    if (RANK[level] >= minRank) write(formatLogLine(format, { ts: now(), level, component, message, fields }));
+    if (RANK[level] >= minRank) write(redact(formatLogLine(format, { ts: now(), level, component, message, fields })));
   };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
 }

@@ -39,6 +39,7 @@ Deno.test("alerts open and resolve with the data, and notify tells a webhook eac
   const id = crypto.randomUUID();
   const lakeDir = `data/parquet/test-${id}`;
   const dbDir = `data/duckdb/test-${id}`;
+  const token = `token-${crypto.randomUUID()}`;
   const received: Record<string, unknown>[] = [];
   let refusals = 2; // the webhook refuses the first two attempts: notify must retry
   const webhook = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
@@ -49,7 +50,15 @@ Deno.test("alerts open and resolve with the data, and notify tells a webhook eac
   const env = {
     LAKE_DIR: lakeDir,
     DUCKDB_PATH: `${dbDir}/crypto.duckdb`,
-    ALERT_WEBHOOK_URL: `http://127.0.0.1:${webhook.addr.port}/alerts`,
+    // A token in the path, as Slack's and most webhooks carry one: it must never be printed.
+    ALERT_WEBHOOK_URL: `http://127.0.0.1:${webhook.addr.port}/hooks/${token}`,
+  };
+  const secretsDir = `data/secrets/test-${id}`;
+  const outputs: string[] = [];
+  const notify = async (extra: Record<string, string> = {}) => {
+    const result = await runDenoTask(["notify"], { ...env, ...extra });
+    outputs.push(result.stdout, result.stderr);
+    return result;
   };
   try {
     // Trades that stopped two hours ago: the pair is stale.
@@ -58,16 +67,22 @@ Deno.test("alerts open and resolve with the data, and notify tells a webhook eac
     assert.equal(stale.code, 3, stale.stdout + stale.stderr);
     assert.match(stale.stdout, /alerts: 1 open \(1 new, 0 resolved\): BTCUSDT stale: no trade for \d+ s/);
 
-    const none = await runDenoTask(["notify"], { ...env, ALERT_WEBHOOK_URL: "" });
-    assert.match(none.stdout, /ALERT_WEBHOOK_URL is not set; nothing to send/);
-    const first = await runDenoTask(["notify"], env);
+    const none = await notify({ ALERT_WEBHOOK_URL: "" });
+    assert.match(none.stdout, /neither ALERT_WEBHOOK_URL_FILE nor ALERT_WEBHOOK_URL is set; nothing to send/);
+    const bad = await notify({ ALERT_WEBHOOK_URL: `ftp://example.invalid/${token}` });
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /^notify: ALERT_WEBHOOK_URL="\[redacted\]" is invalid: expected an http:\/\/ or https:\/\/ URL$/m,
+    );
+    const first = await notify();
     assert.equal(first.code, 0, first.stdout + first.stderr);
     assert.match(first.stdout, /notify: sent 1 alert events/);
     assert.equal(received.length, 1);
     assert.equal(received[0]!.event, "alert_opened");
     assert.equal(received[0]!.kind, "stale");
     assert.equal(received[0]!.pair, "BTCUSDT");
-    const again = await runDenoTask(["notify"], env);
+    const again = await notify();
     assert.match(again.stdout, /notify: sent 0 alert events/, "each change is sent once");
 
     // Trades again, up to now: the alert resolves, and the webhook hears of it.
@@ -75,15 +90,20 @@ Deno.test("alerts open and resolve with the data, and notify tells a webhook eac
     const fresh = await runDenoTask(["refresh", "--fail-on-alert"], env);
     assert.equal(fresh.code, 0, fresh.stdout + fresh.stderr);
     assert.match(fresh.stdout, /alerts: 0 open \(0 new, 1 resolved\)/);
-    const second = await runDenoTask(["notify"], env);
+    // From a file, as the README advises.
+    await Deno.mkdir(`${PROJECT_ROOT}/${secretsDir}`, { recursive: true });
+    await Deno.writeTextFile(`${PROJECT_ROOT}/${secretsDir}/webhook.url`, `${env.ALERT_WEBHOOK_URL}\n`);
+    const second = await notify({ ALERT_WEBHOOK_URL: "", ALERT_WEBHOOK_URL_FILE: `${secretsDir}/webhook.url` });
     assert.match(second.stdout, /notify: sent 1 alert events/, second.stderr);
     assert.deepEqual(received.map((event) => event.event), ["alert_opened", "alert_resolved"]);
     assert.deepEqual(await alerts(`${PROJECT_ROOT}/${dbDir}/crypto.duckdb`), [
       { pair: "BTCUSDT", kind: "stale", resolved: true, told_open: true, told_resolved: true },
     ]);
+    assert.match(first.stdout, /sent 1 alert events to http:\/\/127\.0\.0\.1:\d+\/…$/m);
+    assert.ok(outputs.every((text) => !text.includes(token)), "the webhook's token is never printed");
   } finally {
     await webhook.shutdown();
-    for (const dir of [lakeDir, dbDir]) {
+    for (const dir of [lakeDir, dbDir, secretsDir]) {
       await Deno.remove(`${PROJECT_ROOT}/${dir}`, { recursive: true }).catch(() => {});
     }
   }

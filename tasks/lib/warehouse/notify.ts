@@ -3,6 +3,7 @@
  * with a growing pause, and marked as sent only when the webhook answered 2xx. What could not be sent stays pending
  * for the next run.
  */
+import { redact, type Secret } from "../secrets.ts";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { sqlString } from "../duckdb.ts";
 
@@ -63,7 +64,7 @@ export async function pendingEvents(connection: DuckDBConnection): Promise<Alert
 /** POSTs each pending notification to `webhook` in order, marking what it accepted; stops at the first refusal. */
 export async function sendPending(
   connection: DuckDBConnection,
-  webhook: URL,
+  webhook: Secret,
   retry: RetryPolicy,
   fetchImpl: typeof fetch = fetch,
 ): Promise<NotifyOutcome> {
@@ -82,12 +83,12 @@ export async function sendPending(
 }
 
 /** Sends one event, retrying; undefined when accepted, else why not. */
-async function post(webhook: URL, event: AlertEvent, retry: RetryPolicy, fetchImpl: typeof fetch) {
+async function post(webhook: Secret, event: AlertEvent, retry: RetryPolicy, fetchImpl: typeof fetch) {
   let reason = "";
   for (let attempt = 0; attempt < retry.attempts; attempt++) {
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, retry.firstPauseMs * 2 ** (attempt - 1)));
     try {
-      const response = await fetchImpl(webhook, {
+      const response = await fetchImpl(webhook.reveal(), {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(event),
@@ -97,8 +98,16 @@ async function post(webhook: URL, event: AlertEvent, retry: RetryPolicy, fetchIm
       if (response.ok) return undefined;
       reason = `HTTP ${response.status}`;
     } catch (error) {
-      reason = (error as Error).message;
+      reason = redact((error as Error).message);
     }
   }
-  return `${webhook} did not accept ${event.event} ${event.alert_id} after ${retry.attempts} attempts: ${reason}`;
+  return `${
+    webhookLabel(webhook)
+  } did not accept ${event.event} ${event.alert_id} after ${retry.attempts} attempts: ${reason}`;
+}
+
+/** Where a webhook points without what it carries: its origin, with the path and query (often a token) left out. */
+export function webhookLabel(webhook: Secret): string {
+  const url = new URL(webhook.reveal());
+  return url.pathname === "/" && url.search === "" ? url.origin : `${url.origin}/…`;
 }

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
   ConfigError,
+  loadAlertWebhook,
   loadApiKey,
   loadExchangeConfig,
   loadKafkaConfig,
+  loadKafkaSecurity,
   loadMetricsPort,
   loadProducerConfig,
   loadStorageConfig,
@@ -20,8 +22,10 @@ const env = (values: Record<string, string> = {}) => new Map(Object.entries(valu
 Deno.test("loaders return the documented defaults when nothing is set", () => {
   assert.deepEqual(loadKafkaConfig(env()), {
     brokers: [{ host: "localhost", port: 9092 }],
+    security: { protocol: "PLAINTEXT" },
     dataDir: "data/kafka",
     heap: "512m",
+    secretsDir: "data/secrets/kafka",
   });
   assert.deepEqual(loadTopicConfig(env()), {
     partitions: 3,
@@ -168,5 +172,83 @@ Deno.test("loadApiKey() prefers the trimmed key file and fails fast naming the p
   };
   assert.throws(() => loadApiKey(env({ BINANCE_API_KEY_FILE: "/etc/key" }), denied), {
     message: /^BINANCE_API_KEY_FILE="\/etc\/key" is invalid: .*keep it under data\/secrets\/\)$/,
+  });
+});
+
+Deno.test("loadKafkaSecurity(): SASL_SSL with the password file preferred, the CA read; one line for each mistake", () => {
+  const ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  const files = new Map([
+    ["data/secrets/producer.password", "file-password-123\n"],
+    ["data/secrets/ca.pem", ca],
+    ["data/secrets/not-a-ca.pem", "hello\n"],
+  ]);
+  const read = (path: string) => {
+    const text = files.get(path);
+    if (text === undefined) throw new Deno.errors.NotFound(path);
+    return text;
+  };
+  const secure = (values: Record<string, string>) =>
+    loadKafkaSecurity(env({ KAFKA_SECURITY_PROTOCOL: "SASL_SSL", KAFKA_SASL_USERNAME: "producer", ...values }), read);
+  assert.deepEqual(loadKafkaSecurity(env({ KAFKA_SASL_PASSWORD: "ignored" }), read), { protocol: "PLAINTEXT" });
+
+  const security = secure({
+    KAFKA_SASL_PASSWORD_FILE: "data/secrets/producer.password",
+    KAFKA_SASL_PASSWORD: "variable-password",
+    KAFKA_SSL_CA_FILE: "data/secrets/ca.pem",
+  });
+  assert.equal(security.protocol, "SASL_SSL");
+  if (security.protocol !== "SASL_SSL") return;
+  assert.equal(security.mechanism, "SCRAM-SHA-512");
+  assert.equal(security.password.reveal(), "file-password-123");
+  assert.deepEqual(security.ca, { pem: ca, file: "data/secrets/ca.pem" });
+  // The password never shows, however the config is printed.
+  assert.ok(!JSON.stringify(security).includes("file-password-123"));
+  assert.ok(!Deno.inspect(security).includes("file-password-123"));
+  assert.ok(!`${security.password}`.includes("file-password-123"));
+
+  const fromVariable = secure({ KAFKA_SASL_PASSWORD: "variable-password", KAFKA_SASL_MECHANISM: "scram-sha-256" });
+  assert.ok(fromVariable.protocol === "SASL_SSL" && fromVariable.password.reveal() === "variable-password");
+  assert.ok(fromVariable.protocol === "SASL_SSL" && fromVariable.mechanism === "SCRAM-SHA-256");
+
+  const fails = (values: Record<string, string>, message: RegExp) =>
+    assert.throws(() => secure(values), { name: "ConfigError", message });
+  fails(
+    { KAFKA_SECURITY_PROTOCOL: "SSL" },
+    /^KAFKA_SECURITY_PROTOCOL="SSL" is invalid: expected PLAINTEXT or SASL_SSL$/,
+  );
+  fails(
+    { KAFKA_SASL_MECHANISM: "GSSAPI", KAFKA_SASL_PASSWORD: "x" },
+    /^KAFKA_SASL_MECHANISM="GSSAPI" is invalid: expected SCRAM-SHA-512 or SCRAM-SHA-256/,
+  );
+  fails({ KAFKA_SASL_USERNAME: "" }, /^KAFKA_SASL_USERNAME="" is invalid: expected the user to log in as/);
+  fails({}, /^KAFKA_SASL_PASSWORD_FILE="" is invalid: expected a file holding the password of producer/);
+  fails(
+    { KAFKA_SASL_PASSWORD_FILE: "data/secrets/missing" },
+    /^KAFKA_SASL_PASSWORD_FILE="data\/secrets\/missing" is invalid: .* but it does not exist$/,
+  );
+  fails(
+    { KAFKA_SASL_PASSWORD: "x", KAFKA_SSL_CA_FILE: "data/secrets/not-a-ca.pem" },
+    /^KAFKA_SSL_CA_FILE="data\/secrets\/not-a-ca.pem" is invalid: .*but it holds none$/,
+  );
+  fails(
+    { KAFKA_SASL_PASSWORD: "x", KAFKA_SSL_CA_FILE: "data/secrets/gone.pem" },
+    /^KAFKA_SSL_CA_FILE="data\/secrets\/gone.pem" is invalid: .*but it does not exist$/,
+  );
+});
+
+Deno.test("loadAlertWebhook(): from ALERT_WEBHOOK_URL_FILE first, a secret, and never quoted back when invalid", () => {
+  const read = (path: string) => {
+    if (path === "data/secrets/webhook") return "https://hooks.example/T/secret-token\n";
+    throw new Deno.errors.NotFound(path);
+  };
+  assert.equal(loadAlertWebhook(env(), read), undefined);
+  const webhook = loadAlertWebhook(
+    env({ ALERT_WEBHOOK_URL_FILE: "data/secrets/webhook", ALERT_WEBHOOK_URL: "x" }),
+    read,
+  );
+  assert.equal(webhook?.reveal(), "https://hooks.example/T/secret-token");
+  assert.equal(`${webhook}`, "[redacted]");
+  assert.throws(() => loadAlertWebhook(env({ ALERT_WEBHOOK_URL: "ftp://hooks.example/secret-token" }), read), {
+    message: 'ALERT_WEBHOOK_URL="[redacted]" is invalid: expected an http:// or https:// URL',
   });
 });
