@@ -28,7 +28,12 @@ async function main(): Promise<void> {
   const lakeDir = marketLakeDir(resolve(PROJECT_ROOT, loadStorageConfig(Deno.env).lakeDir), market);
 
   // What the consumer has committed decides which files are final; ask the group, not the files.
-  const admin = createKafka(kafka.brokers, { clientId: "crypto-compact", retry: { retries: 3 }, quiet: true }).admin();
+  const admin = createKafka(kafka.brokers, {
+    clientId: "crypto-compact",
+    retry: { retries: 3 },
+    quiet: true,
+    security: kafka.security,
+  }).admin();
   let committed: Map<number, bigint>;
   try {
     await admin.connect();

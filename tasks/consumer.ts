@@ -8,6 +8,7 @@
  * Permissions: net to the brokers (and loopback, for /metrics); read/write LAKE_DIR (data/parquet); read tasks/lib,
  * whose modules the lake worker thread loads; FFI for DuckDB, which is confined to LAKE_DIR.
  */
+import { explainKafkaFailure } from "./lib/kafka/failures.ts";
 import { loadKafkaConfig, loadMarket, loadMetricsPort, loadStorageConfig } from "./lib/config.ts";
 import { marketLakeDir, marketProfile } from "./lib/market.ts";
 import { runTask, shutdownSignal } from "./lib/cli.ts";
@@ -36,10 +37,22 @@ async function main(): Promise<number> {
     setting: "CONSUMER_METRICS_PORT",
   });
   const log = (line: string, level?: "warn" | "error") => logger[level ?? "info"](line);
-  const summary = await runConsumer(
-    { kafka, lakeDir: resolve(PROJECT_ROOT, lakeDir), market, metrics, log },
-    signal,
-  );
+  const { tradesTopic, consumerGroup } = marketProfile(market);
+  const need = {
+    brokers: kafka.brokers,
+    security: kafka.security,
+    topic: { name: tradesTopic, operation: "Read" as const },
+    group: consumerGroup,
+  };
+  let summary;
+  try {
+    summary = await runConsumer(
+      { kafka, lakeDir: resolve(PROJECT_ROOT, lakeDir), market, metrics, log },
+      signal,
+    );
+  } catch (error) {
+    throw await explainKafkaFailure(error, need) ?? error;
+  }
   console.log(JSON.stringify({ event: "consumer_summary", ...summary }));
   return summary.unwrittenPartitions.length > 0 ? 1 : 0;
 }

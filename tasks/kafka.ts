@@ -6,21 +6,25 @@
  * Permissions: run java, mvn and kill; net to loopback only; read and write the data and cache folders.
  */
 import { parseArgs } from "node:util";
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { type KafkaConfig, loadKafkaConfig, parseBrokers } from "./lib/config.ts";
 import { runTask, UsageError, wholeNumberFlag } from "./lib/cli.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
-import { expandBrokers, nodeFiles } from "./lib/kafka/broker_config.ts";
+import { type BrokerNode, expandBrokers, nodeFiles } from "./lib/kafka/broker_config.ts";
+import { ensureClusterSecrets, secretFiles } from "./lib/kafka/cluster_secrets.ts";
 import {
+  applyAcls,
   clusterStatus,
+  isFormatted,
   localNodes,
   recordedBrokers,
+  recordedSecure,
   startCluster,
   stopCluster,
   tail,
 } from "./lib/kafka/local_cluster.ts";
 
-const USAGE = "usage: deno task kafka start|stop|status|logs [--nodes N] [--node ID] [--lines N]";
+const USAGE = "usage: deno task kafka start|stop|status|logs [--secure] [--nodes N] [--node ID] [--lines N]";
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -30,6 +34,7 @@ async function main(): Promise<number> {
       lines: { type: "string", default: "50" },
       nodes: { type: "string" },
       node: { type: "string" },
+      secure: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -45,9 +50,23 @@ async function main(): Promise<number> {
   const nodes = cluster.filter((node) => only === undefined || node.nodeId === only);
 
   switch (command) {
-    case "start":
-      await startCluster(config, cluster, only === undefined ? {} : { only });
+    case "start": {
+      const secrets = await secureSetUp(config, cluster, values.secure);
+      await startCluster(config, cluster, { ...(only === undefined ? {} : { only }), ...(secrets ? { secrets } : {}) });
+      if (secrets) {
+        const acls = await applyAcls(config, secrets);
+        const files = secretFiles(relative(PROJECT_ROOT, secrets.dir));
+        console.log(`Secure: SASL_SSL (SCRAM-SHA-512), TLS between nodes, ${acls} ACLs for producer and consumer`);
+        console.log(
+          `  CA ${files.ca}; users admin, producer, consumer, passwords in ${files.password("<user>" as "admin")}`,
+        );
+        console.log(
+          `  e.g. KAFKA_SECURITY_PROTOCOL=SASL_SSL KAFKA_SASL_USERNAME=producer ` +
+            `KAFKA_SASL_PASSWORD_FILE=${files.password("producer")} KAFKA_SSL_CA_FILE=${files.ca} deno task producer`,
+        );
+      }
       return 0;
+    }
     case "stop":
       await stopCluster(nodes);
       return 0;
@@ -76,6 +95,23 @@ async function main(): Promise<number> {
         command === undefined ? `Missing a command: ${USAGE}` : `Unknown command "${command}": ${USAGE}`,
       );
   }
+}
+
+/**
+ * The secrets of a secure start: with --secure, or when the cluster was set up secure (a secure cluster is never
+ * started in the clear by forgetting the flag). A cluster formatted in the clear cannot become secure: its SCRAM
+ * users are written when the storage is formatted.
+ */
+async function secureSetUp(config: KafkaConfig, cluster: BrokerNode[], secure: boolean) {
+  const dataDir = resolve(PROJECT_ROOT, config.dataDir);
+  const recorded = recordedSecure(dataDir);
+  if (secure && !recorded && isFormatted(cluster)) {
+    throw new UsageError(
+      `Cannot start ${config.dataDir} with --secure: it was set up without it, and its users can only be made when ` +
+        `the storage is formatted; use another KAFKA_DATA_DIR for the secure cluster (or delete ${config.dataDir})`,
+    );
+  }
+  return secure || recorded ? await ensureClusterSecrets(resolve(PROJECT_ROOT, config.secretsDir)) : undefined;
 }
 
 /**

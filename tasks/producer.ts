@@ -7,6 +7,8 @@
  * Permissions: net to both markets' exchange hosts and the brokers (and loopback, for /metrics); read/write only the
  * state folder (data/producer), and read data/secrets for a usdm API key file.
  */
+import { explainKafkaFailure } from "./lib/kafka/failures.ts";
+import { marketProfile } from "./lib/market.ts";
 import { loadApiKey, loadExchangeConfig, loadKafkaConfig, loadMetricsPort, loadProducerConfig } from "./lib/config.ts";
 import { runTask, shutdownSignal } from "./lib/cli.ts";
 import { runProducer } from "./lib/ingest/producer.ts";
@@ -21,6 +23,7 @@ async function main(): Promise<number> {
   // Spot never needs a key, and never reads the key's variables or file.
   const apiKey = exchange.market === "usdm" ? loadApiKey(Deno.env) : undefined;
   const logger = createLogger("producer");
+  const topic = marketProfile(exchange.market).tradesTopic;
   const signal = shutdownSignal();
 
   logger.info(
@@ -34,8 +37,20 @@ async function main(): Promise<number> {
     setting: "PRODUCER_METRICS_PORT",
   });
   const log = (line: string, level?: "warn" | "error") => logger[level ?? "info"](line);
-  const summary = await runProducer({ exchange, kafka, producer, apiKey, metrics, log }, signal);
-  console.log(JSON.stringify({ event: "producer_summary", ...summary }));
+  const need = {
+    brokers: kafka.brokers,
+    security: kafka.security,
+    topic: { name: topic, operation: "Write" as const },
+  };
+  let summary;
+  try {
+    summary = await runProducer({ exchange, kafka, producer, apiKey, metrics, log }, signal);
+  } catch (error) {
+    throw await explainKafkaFailure(error, need) ?? error;
+  }
+  const { refused, ...shown } = summary;
+  console.log(JSON.stringify({ event: "producer_summary", ...shown }));
+  if (refused) throw await explainKafkaFailure(refused, need) ?? refused;
   return summary.undelivered > 0 ? 1 : 0;
 }
 

@@ -4,6 +4,7 @@
  *
  * Permissions: net to the brokers; env for the settings and kafkajs.
  */
+import { explainKafkaFailure } from "./lib/kafka/failures.ts";
 import { loadKafkaConfig, loadTopicConfig } from "./lib/config.ts";
 import { runTask, TaskError } from "./lib/cli.ts";
 import { createKafka } from "./lib/kafka/client.ts";
@@ -12,7 +13,11 @@ import { ensureTopics, topicSpecs } from "./lib/kafka/topics.ts";
 async function main(): Promise<void> {
   const kafka = loadKafkaConfig(Deno.env);
   const topics = loadTopicConfig(Deno.env);
-  const admin = createKafka(kafka.brokers, { clientId: "crypto-topics", retry: { retries: 3 } }).admin();
+  const admin = createKafka(kafka.brokers, {
+    clientId: "crypto-topics",
+    retry: { retries: 3 },
+    security: kafka.security,
+  }).admin();
   try {
     await admin.connect();
     for (const outcome of await ensureTopics(admin, topicSpecs(topics))) {
@@ -20,6 +25,8 @@ async function main(): Promise<void> {
     }
   } catch (error) {
     if (error instanceof TaskError) throw error;
+    const refused = await explainKafkaFailure(error, { brokers: kafka.brokers, security: kafka.security });
+    if (refused) throw refused;
     const brokers = kafka.brokers.map((b) => `${b.host}:${b.port}`).join(",");
     throw new TaskError(`Cannot create topics on ${brokers}: is Kafka running? (deno task kafka start)`, {
       cause: error,

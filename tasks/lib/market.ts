@@ -107,6 +107,14 @@ const PROFILES: Record<Market, MarketProfile> = {
   },
 };
 
+/** The consumer group whose committed offsets say which spot DLQ records the lake holds. */
+export const DLQ_GROUP_ID = "crypto-dlq-writer";
+
+/** The DLQ group of `market`: spot's as ever, the others' suffixed with their name. */
+export function dlqGroupId(market: Market): string {
+  return market === "spot" ? DLQ_GROUP_ID : `${DLQ_GROUP_ID}-${market}`;
+}
+
 /** The profile of `market`. */
 export function marketProfile(market: Market): MarketProfile {
   return PROFILES[market];

@@ -56,12 +56,22 @@ function ephemeralPortsStart(): number {
   }
 }
 
-/** Starts a broker on free ports; `await using` stops it even when the test fails. */
-export async function startTestBroker(): Promise<TestBroker> {
+/**
+ * Starts a broker on free ports; `await using` stops it even when the test fails. `secure`: SASL_SSL with ACLs
+ * (`kafka start --secure`), its secrets in a folder of its own under data/secrets/ (where clients may read them).
+ */
+export async function startTestBroker(options: { secure?: boolean } = {}): Promise<TestBroker> {
   const port = freePortPair();
   const dataDir = await makeTestDir("kafka");
-  const env = { KAFKA_BROKERS: `localhost:${port}`, KAFKA_DATA_DIR: dataDir, KAFKA_HEAP: "384m" };
-  const kafka = (command: string) => runDenoTask(["kafka", command], env);
+  const secretsDir = `data/secrets/test-${crypto.randomUUID()}`;
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: `localhost:${port}`,
+    KAFKA_DATA_DIR: dataDir,
+    KAFKA_HEAP: "384m",
+    ...(options.secure ? { KAFKA_SECRETS_DIR: secretsDir } : {}),
+  };
+  const kafka = (command: string) =>
+    runDenoTask(["kafka", command, ...(options.secure && command === "start" ? ["--secure"] : [])], env);
   const broker: TestBroker = {
     brokers: [{ host: "localhost", port }],
     env,
@@ -70,6 +80,7 @@ export async function startTestBroker(): Promise<TestBroker> {
     async [Symbol.asyncDispose]() {
       const stopped = await kafka("stop");
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      if (options.secure) await Deno.remove(`${PROJECT_ROOT}/${secretsDir}`, { recursive: true }).catch(() => {});
       if (stopped.code !== 0) throw new Error(`kafka stop failed: ${stopped.stderr}`);
     },
   };
@@ -84,4 +95,16 @@ export async function startTestBroker(): Promise<TestBroker> {
 /** The broker nodes of a test broker, for checks that look at processes. */
 export function testBrokerNodes(broker: TestBroker) {
   return localNodes(loadKafkaConfig(new Map(Object.entries(broker.env))), PROJECT_ROOT);
+}
+
+/** The client settings of one of a secure test broker's users. */
+export function secureClientEnv(broker: TestBroker, user: "admin" | "producer" | "consumer"): Record<string, string> {
+  const dir = broker.env.KAFKA_SECRETS_DIR!;
+  return {
+    ...broker.env,
+    KAFKA_SECURITY_PROTOCOL: "SASL_SSL",
+    KAFKA_SASL_USERNAME: user,
+    KAFKA_SASL_PASSWORD_FILE: `${dir}/${user}.password`,
+    KAFKA_SSL_CA_FILE: `${dir}/ca.pem`,
+  };
 }

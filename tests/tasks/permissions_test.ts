@@ -80,8 +80,9 @@ Deno.test(
     assert.ok(hosts && hosts.length > 0, "the consumer lists its broker hosts");
     assert.deepEqual(hosts.filter((host) => !LOOPBACK.has(host.replace(/:\d+$/, ""))), []);
     assert.deepEqual(consumer.get("--allow-write"), ["data/parquet"]);
-    // Its lake worker thread loads the project's own modules; nothing else is read outside the lake.
-    assert.deepEqual(consumer.get("--allow-read"), ["data/parquet", "tasks/lib"]);
+    // Its lake worker thread loads the project's own modules; beyond the lake it reads only Kafka's secrets (the
+    // SASL password file and the CA, when KAFKA_SECURITY_PROTOCOL=SASL_SSL).
+    assert.deepEqual(consumer.get("--allow-read"), ["data/parquet", "tasks/lib", "data/secrets"]);
     assert.equal(consumer.has("--allow-run"), false);
 
     const producer = permissionsOf("producer");

@@ -33,6 +33,10 @@ export interface PublisherOptions<Meta> {
   onAcked: (messages: QueuedMessage<Meta>[]) => void;
   /** Called when a send failed and will be retried. */
   onRetry?: (error: Error, attempt: number) => void;
+  /** Whether a failed send would fail again however often it is retried (a missing ACL); then it is not retried. */
+  isRefusal?: (error: unknown) => boolean;
+  /** Told once of the refusal; the publisher stops sending, and close() counts what is left as undelivered. */
+  onRefused?: (error: Error) => void;
   /**
    * The partition of a message (kafkajs's partitioner over the topic's partitions), sent with it. Default: none,
    * and messages are grouped by key instead, which keeps keyed messages to one partition per send.
@@ -139,6 +143,10 @@ export class KafkaPublisher<Meta> {
         return await this.#unlessAbandoned(sent) !== "abandoned";
       } catch (error) {
         if (this.#abandonment.signal.aborted) return false;
+        if (this.options.isRefusal?.(error)) {
+          this.options.onRefused?.(error as Error);
+          return false;
+        }
         this.options.onRetry?.(error as Error, attempt);
         await sleep(backoffDelayMs(attempt, Math.random, { capMs: 5000 }), this.#abandonment.signal);
         if (this.#abandonment.signal.aborted) return false;

@@ -6,6 +6,7 @@
  * brokers' acknowledgements in order and is what gets saved, so the saved state never claims a trade Kafka does
  * not hold.
  */
+import { isAccessFailure } from "../kafka/failures.ts";
 import { Partitioners } from "kafkajs";
 import type { ExchangeConfig, KafkaConfig, ProducerConfig } from "../config.ts";
 import { createKafka } from "../kafka/client.ts";
@@ -67,6 +68,8 @@ export interface ProducerSummary {
   peakRssBytes: number;
   /** USDⓈ-M futures only: missing ids the source confirmed it does not have (off-book trades), closed, not healed. */
   absent?: number;
+  /** The send the cluster refused (a missing ACL), which stopped the producer; not in the JSON summary. */
+  refused?: Error;
 }
 
 type Meta = { kind: "trade"; symbol: string; id: number; tradeTimeMs: number; backfilled: boolean } | {
@@ -75,23 +78,34 @@ type Meta = { kind: "trade"; symbol: string; id: number; tradeTimeMs: number; ba
 };
 
 /** Runs until `signal` aborts, then flushes, saves and returns the summary. */
-export async function runProducer(settings: ProducerSettings, signal: AbortSignal): Promise<ProducerSummary> {
+export async function runProducer(settings: ProducerSettings, stop: AbortSignal): Promise<ProducerSummary> {
+  // A send the cluster refuses (a missing ACL) would be refused forever: stop as on SIGTERM and say why.
+  const refusal = new AbortController();
+  let refused: Error | undefined;
+  const signal = AbortSignal.any([stop, refusal.signal]);
   const log = settings.log ?? ((line: string) => console.log(line));
   const metrics = settings.metrics ?? createProducerMetrics();
   const { exchange, producer: options } = settings;
   const { market } = exchange;
   const { tradesTopic: TRADES_TOPIC, dlqTopic: DLQ_TOPIC } = marketProfile(market);
   const subscribed = new Set(exchange.symbols);
-  const kafka = createKafka(settings.kafka.brokers, { clientId: "crypto-producer" });
+  const kafka = createKafka(settings.kafka.brokers, { clientId: "crypto-producer", security: settings.kafka.security });
 
   // 1. Remember: the saved state, made exact by replaying what Kafka acknowledged after it was saved.
   const saved = await loadState(options.statePath);
   const acked = saved ? GapTracker.restore(saved.tracker) : new GapTracker();
   // `acked` records every acknowledged id with observe(): a healed id fills its gap, an id beyond the highest opens
   // one, exactly as happened live, whatever order backfilled and streamed trades were acknowledged in.
-  const recovery = await replayTopicTail(kafka, TRADES_TOPIC, saved?.offsets, (envelope) => {
-    acked.observe(envelope.trade.s, envelope.trade.t, envelope.ingested_at_ms);
-  }, market);
+  const recovery = await replayTopicTail(
+    kafka,
+    TRADES_TOPIC,
+    saved?.offsets,
+    (envelope) => {
+      acked.observe(envelope.trade.s, envelope.trade.t, envelope.ingested_at_ms);
+    },
+    market,
+    settings.kafka.security.protocol === "SASL_SSL",
+  );
   if (recovery.replayed > 0) log(`recovered ${recovery.replayed} trades acknowledged after the last saved state`);
   const live = GapTracker.restore(acked.snapshot());
 
@@ -128,6 +142,11 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
     compression: options.compression,
     partitionOf: (topic, message) => partitioner({ topic, partitionMetadata: partitions.get(topic)!, message }),
     onRetry: (error, attempt) => log(`Kafka send failed (${error.message}); retry ${attempt + 1}`, "warn"),
+    isRefusal: isAccessFailure,
+    onRefused: (error) => {
+      refused ??= error;
+      refusal.abort();
+    },
     onAcked: (messages) => {
       const now = Date.now();
       for (const { meta } of messages) {
@@ -278,6 +297,7 @@ export async function runProducer(settings: ProducerSettings, signal: AbortSigna
     ackLatencyMs: { p50: latencies.quantile(0.5), p99: latencies.quantile(0.99), samples: latencies.count },
     peakRssBytes: Math.max(peakRssBytes, Deno.memoryUsage().rss),
     ...(market === "spot" ? {} : { absent: live.idsAbsent() }),
+    ...(refused ? { refused } : {}),
   };
 }
 

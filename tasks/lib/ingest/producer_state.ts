@@ -6,6 +6,8 @@
  * acknowledged after the last save is known again, and what was in flight at the crash shows up as a gap that
  * backfill heals. Nothing is published twice and nothing is skipped.
  */
+import { PRODUCER_RECOVERY_GROUP_PREFIX } from "../kafka/acls.ts";
+import { ensureGroupAccess } from "../kafka/failures.ts";
 import { dirname } from "node:path";
 import type { Kafka } from "kafkajs";
 import { TaskError } from "../cli.ts";
@@ -91,6 +93,8 @@ export async function replayTopicTail(
   apply: (envelope: TradeEnvelope) => void,
   /** The market whose trades `topic` holds: records of another market are not ours to count. Default: spot. */
   market: Market = "spot",
+  /** On a cluster with ACLs: check first that the principal may use its recovery group (one line if not). */
+  secure = false,
 ): Promise<{ offsets: Record<string, string>; replayed: number }> {
   const admin = kafka.admin();
   await admin.connect();
@@ -108,7 +112,12 @@ export async function replayTopicTail(
   }
   if (starts.size === 0) return { offsets: endOffsets, replayed: 0 };
 
-  const groupId = `crypto-producer-recovery-${crypto.randomUUID()}`;
+  const groupId = `${PRODUCER_RECOVERY_GROUP_PREFIX}${crypto.randomUUID()}`;
+  if (secure) {
+    const probe = kafka.admin();
+    await probe.connect();
+    await ensureGroupAccess(probe, groupId, topic, "the producer's").finally(() => probe.disconnect());
+  }
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
   let replayed = 0;
   const remaining = new Set(starts.keys());

@@ -54,19 +54,75 @@ export function nodeFiles(node: BrokerNode) {
   };
 }
 
+/**
+ * What a secure node needs: its keystore (the broker certificate), the truststore (the CA), their password, and the
+ * brokers' own SCRAM login for the traffic between them.
+ */
+export interface BrokerSecurity {
+  keystore: string;
+  truststore: string;
+  storePassword: string;
+  brokerUser: string;
+  brokerPassword: string;
+  /** Principals allowed everything (the brokers themselves and the admin). */
+  superUsers: string[];
+}
+
+/**
+ * The listener settings of a node: PLAINTEXT everywhere, or (secure) SASL_SSL with SCRAM-SHA-512 for clients and
+ * between brokers, mutual TLS on the controller listener, and the StandardAuthorizer denying what no ACL allows.
+ */
+export function listenerSettings(
+  node: BrokerNode,
+  security: BrokerSecurity | undefined,
+): Record<string, string | number | boolean> {
+  if (security === undefined) {
+    return {
+      "listeners": `PLAINTEXT://${node.host}:${node.port},CONTROLLER://${node.host}:${node.controllerPort}`,
+      "advertised.listeners": `PLAINTEXT://${node.host}:${node.port}`,
+      "inter.broker.listener.name": "PLAINTEXT",
+      "controller.listener.names": "CONTROLLER",
+      "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+    };
+  }
+  const jaasValue = (text: string) => text.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
+  return {
+    "listeners": `SASL_SSL://${node.host}:${node.port},CONTROLLER://${node.host}:${node.controllerPort}`,
+    "advertised.listeners": `SASL_SSL://${node.host}:${node.port}`,
+    "inter.broker.listener.name": "SASL_SSL",
+    "controller.listener.names": "CONTROLLER",
+    "listener.security.protocol.map": "CONTROLLER:SSL,SASL_SSL:SASL_SSL",
+    "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+    "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+    "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config":
+      `org.apache.kafka.common.security.scram.ScramLoginModule required username="${
+        jaasValue(security.brokerUser)
+      }" password="${jaasValue(security.brokerPassword)}";`,
+    "ssl.keystore.type": "PKCS12",
+    "ssl.keystore.location": security.keystore,
+    "ssl.keystore.password": security.storePassword,
+    "ssl.key.password": security.storePassword,
+    "ssl.truststore.type": "PKCS12",
+    "ssl.truststore.location": security.truststore,
+    "ssl.truststore.password": security.storePassword,
+    // Controllers accept only nodes holding a certificate of the cluster's CA; its CN is their principal.
+    "listener.name.controller.ssl.client.auth": "required",
+    "ssl.principal.mapping.rules": "RULE:^CN=([^,]+)$/$1/,DEFAULT",
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "allow.everyone.if.no.acl.found": false,
+    "super.users": security.superUsers.map((user) => `User:${user}`).join(";"),
+  };
+}
+
 /** `server.properties` for one node of `cluster`, with the settings a cluster smaller than three needs. */
-export function serverProperties(node: BrokerNode, cluster: BrokerNode[]): string {
+export function serverProperties(node: BrokerNode, cluster: BrokerNode[], security?: BrokerSecurity): string {
   const files = nodeFiles(node);
   const internalReplication = Math.min(3, cluster.length);
   const settings: Record<string, string | number | boolean> = {
     "process.roles": "broker,controller",
     "node.id": node.nodeId,
     "controller.quorum.voters": cluster.map((n) => `${n.nodeId}@${n.host}:${n.controllerPort}`).join(","),
-    "listeners": `PLAINTEXT://${node.host}:${node.port},CONTROLLER://${node.host}:${node.controllerPort}`,
-    "advertised.listeners": `PLAINTEXT://${node.host}:${node.port}`,
-    "inter.broker.listener.name": "PLAINTEXT",
-    "controller.listener.names": "CONTROLLER",
-    "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+    ...listenerSettings(node, security),
     "log.dirs": files.logSegments,
     // Internal topics must fit the cluster, or group commits fail with "coordinator not available".
     "offsets.topic.replication.factor": internalReplication,
@@ -147,8 +203,28 @@ export function brokerCommand(node: BrokerNode, libDir: string, heap: string): s
   ];
 }
 
-/** JVM arguments that format a node's storage once, before its first start. */
-export function formatCommand(node: BrokerNode, libDir: string, id: string): string[] {
+/**
+ * The storage tool's `--add-scram` argument for one user: the salted password (PBKDF2 over SHA-512, as SCRAM
+ * defines it) rather than the password, so the command line shows no secret.
+ */
+export async function scramCredential(
+  user: string,
+  password: string,
+  salt: Uint8Array<ArrayBuffer>,
+  iterations = 8192,
+): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(password), "PBKDF2", false, ["deriveBits"]);
+  const salted = new Uint8Array(
+    await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-512", salt, iterations }, key, 512),
+  );
+  const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+  return `SCRAM-SHA-512=[name=${user},iterations=${iterations},salt="${base64(salt)}",saltedpassword="${
+    base64(salted)
+  }"]`;
+}
+
+/** JVM arguments that format a node's storage once, before its first start; `scram` adds SCRAM users. */
+export function formatCommand(node: BrokerNode, libDir: string, id: string, scram: string[] = []): string[] {
   const files = nodeFiles(node);
   return [
     "-Xmx256m",
@@ -162,5 +238,6 @@ export function formatCommand(node: BrokerNode, libDir: string, id: string): str
     "--config",
     files.serverProperties,
     "--ignore-formatted",
+    ...scram.flatMap((credential) => ["--add-scram", credential]),
   ];
 }

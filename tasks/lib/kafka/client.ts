@@ -5,8 +5,9 @@
  * module lists them in its `--allow-env` (see deno.json).
  */
 import process from "node:process";
-import { Kafka, type KafkaConfig, type LogEntry, logLevel } from "kafkajs";
-import type { BrokerAddress } from "../config.ts";
+import { Kafka, type KafkaConfig, type LogEntry, logLevel, type SASLOptions } from "kafkajs";
+import type { BrokerAddress, KafkaSecurity } from "../config.ts";
+import { redact } from "../secrets.ts";
 
 // kafkajs 2.2.4 schedules its throttle check with a negative delay when not throttled;
 // the timer still fires at once, so the warning is noise. Every other process warning is still printed.
@@ -25,6 +26,8 @@ export interface ClientOptions {
   connectionTimeout?: number;
   /** kafkajs retry policy. Default: kafkajs's own. */
   retry?: KafkaConfig["retry"];
+  /** TLS and SASL login (KAFKA_SECURITY_PROTOCOL …). Default: PLAINTEXT. */
+  security?: KafkaSecurity;
 }
 
 /** `host:port` strings as kafkajs expects them. */
@@ -41,7 +44,21 @@ export function createKafka(brokers: BrokerAddress[], options: ClientOptions = {
     logLevel: options.quiet ? logLevel.NOTHING : logLevel.WARN,
     logCreator: () => writeLogEntry,
     ...(options.retry ? { retry: options.retry } : {}),
+    ...securityOptions(options.security ?? { protocol: "PLAINTEXT" }),
   });
+}
+
+/** kafkajs's `ssl` and `sasl` for a security setting: TLS that verifies the brokers' certificates, SCRAM login. */
+export function securityOptions(security: KafkaSecurity): Pick<KafkaConfig, "ssl" | "sasl"> {
+  if (security.protocol === "PLAINTEXT") return {};
+  const password = security.password.reveal();
+  const sasl: SASLOptions = security.mechanism === "SCRAM-SHA-512"
+    ? { mechanism: "scram-sha-512", username: security.username, password }
+    : { mechanism: "scram-sha-256", username: security.username, password };
+  return {
+    ssl: security.ca ? { ca: [security.ca.pem], rejectUnauthorized: true } : { rejectUnauthorized: true },
+    sasl,
+  };
 }
 
 const LEVEL_NAMES: Record<number, string> = {
@@ -54,5 +71,5 @@ const LEVEL_NAMES: Record<number, string> = {
 function writeLogEntry({ namespace, level, log }: LogEntry): void {
   const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
   const detail = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : "";
-  console.error(`kafkajs ${LEVEL_NAMES[level] ?? level} [${namespace}] ${message}${detail}`);
+  console.error(redact(`kafkajs ${LEVEL_NAMES[level] ?? level} [${namespace}] ${message}${detail}`));
 }

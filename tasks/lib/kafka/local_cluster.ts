@@ -16,9 +16,13 @@ import {
   log4jProperties,
   newClusterId,
   nodeFiles,
+  scramCredential,
   serverProperties,
 } from "./broker_config.ts";
 import { createKafka } from "./client.ts";
+import { pipelineAcls } from "./acls.ts";
+import { BROKER_USER, type ClusterSecrets } from "./cluster_secrets.ts";
+import type { KafkaSecurity } from "../config.ts";
 import { ensureKafkaJars } from "./jars.ts";
 
 /** What `status` reports for one node. */
@@ -40,6 +44,8 @@ export interface LifecycleOptions {
   stopTimeoutMs?: number;
   /** Start only this node (the others of the cluster are expected to run). */
   only?: number;
+  /** Start the nodes secure (SASL_SSL, TLS between nodes, ACLs enforced) with these secrets. */
+  secrets?: ClusterSecrets;
 }
 
 /** The nodes described by KAFKA_BROKERS, rooted at KAFKA_DATA_DIR (resolved against `root`). */
@@ -69,8 +75,23 @@ export async function startCluster(
   const libDir = await ensureKafkaJars(log);
   const dataDir = join(nodes[0]!.dir, "..");
   const id = await readOrCreateClusterId(dataDir);
-  await recordBrokers(dataDir, nodes);
+  await recordBrokers(dataDir, nodes, options.secrets !== undefined);
   const launched: { node: BrokerNode; child: Deno.ChildProcess; exited: Promise<Deno.CommandStatus> }[] = [];
+  const secrets = options.secrets;
+  const security = secrets === undefined ? undefined : {
+    keystore: secrets.brokerKeystore,
+    truststore: secrets.truststore,
+    storePassword: secrets.storePassword.reveal(),
+    brokerUser: BROKER_USER,
+    brokerPassword: secrets.passwords[BROKER_USER].reveal(),
+    superUsers: [BROKER_USER, "admin"],
+  };
+  // Every user's SCRAM credential goes into the cluster's first metadata, so the brokers can log in to each other.
+  const scram = secrets === undefined ? [] : await Promise.all(
+    Object.entries(secrets.passwords).map(([user, password]) =>
+      scramCredential(user, password.reveal(), crypto.getRandomValues(new Uint8Array(32)))
+    ),
+  );
 
   for (const node of nodes.filter((node) => options.only === undefined || node.nodeId === options.only)) {
     const pid = await runningPid(node);
@@ -80,11 +101,12 @@ export async function startCluster(
     }
     const files = nodeFiles(node);
     await Deno.mkdir(node.dir, { recursive: true });
-    await Deno.writeTextFile(files.serverProperties, serverProperties(node, nodes));
+    await Deno.writeTextFile(files.serverProperties, serverProperties(node, nodes, security), { mode: 0o600 });
+    await Deno.chmod(files.serverProperties, 0o600); // it holds the store and broker passwords when secure
     await Deno.writeTextFile(files.log4jProperties, log4jProperties(node));
     if (!existsSync(join(files.logSegments, "meta.properties"))) {
       log(`Formatting KRaft storage of node ${node.nodeId} (cluster ${id})`);
-      await runJava(formatCommand(node, libDir, id), "format the KRaft storage");
+      await runJava(formatCommand(node, libDir, id, scram), "format the KRaft storage");
     }
     const child = spawnJava(brokerCommand(node, libDir, config.heap), files.consoleLog);
     await Deno.writeTextFile(files.pid, `${child.pid}\n`);
@@ -94,7 +116,7 @@ export async function startCluster(
 
   if (launched.length > 0) {
     const early = Promise.race(launched.map(({ node, exited }) => exited.then((status) => ({ node, status }))));
-    const ready = waitUntilReady(config, nodes.length, options.readyTimeoutMs ?? 90_000);
+    const ready = waitUntilReady(config, nodes.length, options.readyTimeoutMs ?? 90_000, adminSecurity(secrets));
     const outcome = await Promise.race([ready.then(() => undefined), early]);
     if (outcome !== undefined) {
       throw new TaskError(
@@ -176,11 +198,29 @@ async function waitForExit(node: BrokerNode, timeoutMs: number): Promise<boolean
   return true;
 }
 
-async function waitUntilReady(config: KafkaConfig, expectedBrokers: number, timeoutMs: number): Promise<void> {
+/** How the set-up logs in to a secure cluster: as its admin, trusting its CA. */
+export function adminSecurity(secrets: ClusterSecrets | undefined): KafkaSecurity {
+  if (secrets === undefined) return { protocol: "PLAINTEXT" };
+  return {
+    protocol: "SASL_SSL",
+    mechanism: "SCRAM-SHA-512",
+    username: "admin",
+    password: secrets.passwords.admin,
+    ca: { pem: Deno.readTextFileSync(secrets.caFile), file: secrets.caFile },
+  };
+}
+
+async function waitUntilReady(
+  config: KafkaConfig,
+  expectedBrokers: number,
+  timeoutMs: number,
+  security: KafkaSecurity,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let lastError = "no answer yet";
   while (performance.now() < deadline) {
-    const admin = createKafka(config.brokers, { quiet: true, connectionTimeout: 1000, retry: { retries: 0 } }).admin();
+    const admin = createKafka(config.brokers, { quiet: true, connectionTimeout: 1000, retry: { retries: 0 }, security })
+      .admin();
     try {
       await admin.connect();
       const { brokers, controller } = await admin.describeCluster();
@@ -207,9 +247,36 @@ export function recordedBrokers(dataDir: string): string | undefined {
   return typeof brokers === "string" ? brokers : undefined;
 }
 
-async function recordBrokers(dataDir: string, nodes: BrokerNode[]): Promise<void> {
+/** Whether the cluster in `dataDir` was set up secure (`kafka start --secure`); false without a record. */
+export function recordedSecure(dataDir: string): boolean {
+  const file = join(dataDir, "cluster.json");
+  return existsSync(file) && JSON.parse(readFileSync(file, "utf8")).secure === true;
+}
+
+/** Whether node 1 of the cluster in `dataDir` has been formatted (its users and first metadata are set). */
+export function isFormatted(nodes: BrokerNode[]): boolean {
+  return existsSync(join(nodeFiles(nodes[0]!).logSegments, "meta.properties"));
+}
+
+/**
+ * Makes the pipeline's ACLs on a secure cluster, logged in as its admin (creating one that exists changes nothing).
+ */
+export async function applyAcls(config: KafkaConfig, secrets: ClusterSecrets): Promise<number> {
+  const admin = createKafka(config.brokers, { quiet: true, retry: { retries: 5 }, security: adminSecurity(secrets) })
+    .admin();
+  await admin.connect();
+  try {
+    const acl = pipelineAcls();
+    await admin.createAcls({ acl });
+    return acl.length;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function recordBrokers(dataDir: string, nodes: BrokerNode[], secure: boolean): Promise<void> {
   const brokers = nodes.map((node) => `${node.host}:${node.port}`).join(",");
-  await Deno.writeTextFile(join(dataDir, "cluster.json"), `${JSON.stringify({ brokers })}\n`);
+  await Deno.writeTextFile(join(dataDir, "cluster.json"), `${JSON.stringify({ brokers, secure })}\n`);
 }
 
 async function readOrCreateClusterId(dataDir: string): Promise<string> {

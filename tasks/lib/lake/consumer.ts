@@ -15,7 +15,8 @@ import type { KafkaConfig } from "../config.ts";
 import { createKafka } from "../kafka/client.ts";
 import { StallWatch } from "../kafka/stall_watch.ts";
 import { sleep } from "../sleep.ts";
-import { type Market, marketLakeDir, marketProfile } from "../market.ts";
+import { dlqGroupId, type Market, marketLakeDir, marketProfile } from "../market.ts";
+import { ensureGroupAccess } from "../kafka/failures.ts";
 import { MAX_DLQ_RAW_CHARS, SCHEMA_VERSION } from "../ingest/envelope.ts";
 import type { DeadLetter } from "./decoding/decode.ts";
 import {
@@ -30,6 +31,13 @@ import type { RawRecord } from "./decoding/packed_records.ts";
 import { LakeWorkerWriter } from "./writing/worker_writer.ts";
 import { type DlqSinkSummary, startDlqSink } from "./dlq/dlq_sink.ts";
 import { type ConsumerMetrics, createConsumerMetrics } from "../metrics.ts";
+
+/** On a cluster with ACLs, whether this principal may use the consumer's groups (see ensureGroupAccess). */
+async function checkGroupAccess(admin: Admin, market: Market): Promise<void> {
+  const { consumerGroup, tradesTopic, dlqTopic } = marketProfile(market);
+  await ensureGroupAccess(admin, consumerGroup, tradesTopic, "the consumer's");
+  await ensureGroupAccess(admin, dlqGroupId(market), dlqTopic, "the consumer's");
+}
 
 /** The consumer group whose committed offsets say what the spot lake holds (see marketProfile for the others). */
 export const LAKE_GROUP_ID = marketProfile("spot").consumerGroup;
@@ -92,7 +100,7 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
   const datasetDir = marketLakeDir(settings.lakeDir, market);
   const metrics = settings.metrics ?? createConsumerMetrics();
   const limits: RotationLimits = { maxRows: 100_000, maxAgeMs: 1000, ...settings.rotation };
-  const kafka = createKafka(settings.kafka.brokers, { clientId: "crypto-consumer" });
+  const kafka = createKafka(settings.kafka.brokers, { clientId: "crypto-consumer", security: settings.kafka.security });
   // A consumer that died without leaving the group holds its partitions until its session times out: keep that
   // short, so a restart after kill -9 resumes within seconds rather than a minute.
   const newKafkaConsumer = () =>
@@ -131,10 +139,12 @@ export async function runConsumer(settings: ConsumerSettings, signal: AbortSigna
       lastTradeUs = Math.max(lastTradeUs, tradeTimeUs);
     },
   }, market);
-  await Promise.all([consumer.connect(), dlq.connect(), admin.connect()]).catch(async (error) => {
-    await writer.close();
-    throw error;
-  });
+  await Promise.all([consumer.connect(), dlq.connect(), admin.connect()])
+    .then(() => settings.kafka.security.protocol === "SASL_SSL" ? checkGroupAccess(admin, market) : undefined)
+    .catch(async (error) => {
+      await writer.close();
+      throw error;
+    });
   const dlqSink = settings.dlqSink === false
     ? undefined
     : await startDlqSink(kafka, admin, { lakeDir: datasetDir, market, rotation: settings.dlqRotation, log });

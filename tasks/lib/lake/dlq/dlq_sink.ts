@@ -8,7 +8,7 @@
  * removed before anything of it is written again.
  */
 import type { Admin, Kafka } from "kafkajs";
-import { type Market, marketProfile } from "../../market.ts";
+import { dlqGroupId, type Market, marketProfile } from "../../market.ts";
 import { decodeDlqRecord } from "./dlq_decode.ts";
 import { DLQ_FOLDER, type DlqRow, parseDlqFileName } from "./dlq_schema.ts";
 import { DlqWriter } from "./dlq_writer.ts";
@@ -21,13 +21,7 @@ import {
   type RotationLimits,
 } from "../writing/lake_sink.ts";
 
-/** The consumer group whose committed offsets say which spot DLQ records the lake holds. */
-export const DLQ_GROUP_ID = "crypto-dlq-writer";
-
-/** The DLQ group of `market`: spot's as ever, the others' suffixed with their name. */
-export function dlqGroupId(market: Market): string {
-  return market === "spot" ? DLQ_GROUP_ID : `${DLQ_GROUP_ID}-${market}`;
-}
+export { DLQ_GROUP_ID, dlqGroupId } from "../../market.ts";
 
 /** DLQ files' names: `dlq-<partition>-<offset>.parquet`, written as `.dlq-….parquet.tmp`. */
 export const DLQ_FILES: FileNaming = {
