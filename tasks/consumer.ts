@@ -37,12 +37,11 @@ async function main(): Promise<number> {
     setting: "CONSUMER_METRICS_PORT",
   });
   const log = (line: string, level?: "warn" | "error") => logger[level ?? "info"](line);
-  const { tradesTopic, consumerGroup } = marketProfile(market);
   const need = {
     brokers: kafka.brokers,
     security: kafka.security,
-    topic: { name: tradesTopic, operation: "Read" as const },
-    group: consumerGroup,
+    topic: { name: profile.tradesTopic, operation: "Read" as const },
+    group: profile.consumerGroup,
   };
   let summary;
   try {

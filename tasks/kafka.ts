@@ -6,7 +6,7 @@
  * Permissions: run java, mvn and kill; net to loopback only; read and write the data and cache folders.
  */
 import { parseArgs } from "node:util";
-import { relative, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { type KafkaConfig, loadKafkaConfig, parseBrokers } from "./lib/config.ts";
 import { runTask, UsageError, wholeNumberFlag } from "./lib/cli.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
@@ -58,7 +58,9 @@ async function main(): Promise<number> {
         const files = secretFiles(relative(PROJECT_ROOT, secrets.dir));
         console.log(`Secure: SASL_SSL (SCRAM-SHA-512), TLS between nodes, ${acls} ACLs for producer and consumer`);
         console.log(
-          `  CA ${files.ca}; users admin, producer, consumer, passwords in ${files.password("<user>" as "admin")}`,
+          `  CA ${files.ca}; users admin, producer, consumer, passwords in ${
+            join(relative(PROJECT_ROOT, secrets.dir), "<user>.password")
+          }`,
         );
         console.log(
           `  e.g. KAFKA_SECURITY_PROTOCOL=SASL_SSL KAFKA_SASL_USERNAME=producer ` +

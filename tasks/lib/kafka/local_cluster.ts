@@ -87,11 +87,14 @@ export async function startCluster(
     superUsers: [BROKER_USER, "admin"],
   };
   // Every user's SCRAM credential goes into the cluster's first metadata, so the brokers can log in to each other.
-  const scram = secrets === undefined ? [] : await Promise.all(
-    Object.entries(secrets.passwords).map(([user, password]) =>
-      scramCredential(user, password.reveal(), crypto.getRandomValues(new Uint8Array(32)))
-    ),
-  );
+  // Made only when a node is formatted (a restart needs none), once for all the nodes formatted now.
+  let scram: Promise<string[]> | undefined;
+  const scramCredentials = () =>
+    scram ??= Promise.all(
+      Object.entries(secrets?.passwords ?? {}).map(([user, password]) =>
+        scramCredential(user, password.reveal(), crypto.getRandomValues(new Uint8Array(32)))
+      ),
+    );
 
   for (const node of nodes.filter((node) => options.only === undefined || node.nodeId === options.only)) {
     const pid = await runningPid(node);
@@ -106,7 +109,7 @@ export async function startCluster(
     await Deno.writeTextFile(files.log4jProperties, log4jProperties(node));
     if (!existsSync(join(files.logSegments, "meta.properties"))) {
       log(`Formatting KRaft storage of node ${node.nodeId} (cluster ${id})`);
-      await runJava(formatCommand(node, libDir, id, scram), "format the KRaft storage");
+      await runJava(formatCommand(node, libDir, id, await scramCredentials()), "format the KRaft storage");
     }
     const child = spawnJava(brokerCommand(node, libDir, config.heap), files.consoleLog);
     await Deno.writeTextFile(files.pid, `${child.pid}\n`);
