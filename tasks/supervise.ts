@@ -4,11 +4,15 @@
  * one with backoff, runs refresh every REFRESH_EVERY and rebuilds reports/latest.html after each (LIVE_REPORT=0: not); records everything in RUN_DIR/supervisor.json and logs to RUN_DIR/supervisor.log (and
  * stdout). SIGTERM or Ctrl-C stops the children and exits.
  *
+ * Under KAFKA_SECURITY_PROTOCOL=SASL_SSL the producer logs in as `producer` and the consumer as `consumer`, each
+ * with its own password file from KAFKA_SECRETS_DIR (loadSupervisedLogins).
+ *
  * Permissions: run deno (each component is a task started with its own permissions); read deno.json (their flags);
- * read and write only RUN_DIR (data/run).
+ * read and write only RUN_DIR (data/run); the Kafka login settings' names (never a password file: the children read
+ * their own).
  */
 import { runTask, shutdownSignal, TaskError } from "./lib/cli.ts";
-import { loadLiveReport, loadMarkets, loadSupervisorConfig } from "./lib/config.ts";
+import { loadLiveReport, loadMarkets, loadSupervisedLogins, loadSupervisorConfig } from "./lib/config.ts";
 import { configuredRunFiles } from "./lib/supervisor/lifecycle.ts";
 import { openLogFile } from "./lib/supervisor/log_file.ts";
 import { runSupervisor } from "./lib/supervisor/supervisor.ts";
@@ -17,6 +21,7 @@ async function main(): Promise<number> {
   const config = loadSupervisorConfig(Deno.env);
   const markets = loadMarkets(Deno.env);
   const liveReport = loadLiveReport(Deno.env);
+  const logins = loadSupervisedLogins(Deno.env);
   const files = configuredRunFiles(config);
   const signal = shutdownSignal();
   await Deno.mkdir(files.dir, { recursive: true });
@@ -33,7 +38,7 @@ async function main(): Promise<number> {
   }
   try {
     return await runSupervisor(
-      { files, refreshEveryMs: config.refreshEveryMs, markets, log, liveReport },
+      { files, refreshEveryMs: config.refreshEveryMs, markets, log, liveReport, logins },
       signal,
     );
   } catch (error) {

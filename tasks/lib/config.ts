@@ -510,6 +510,47 @@ export function loadSupervisorConfig(env: Env): SupervisorConfig {
   };
 }
 
+/** The users the pipeline's tasks log in to Kafka as (those `kafka start --secure` makes, with their ACLs). */
+export type KafkaRole = "admin" | "producer" | "consumer";
+
+/** How the supervisor's tasks log in to Kafka. */
+export interface SupervisedLogins {
+  /** SASL_SSL. */
+  secure: boolean;
+  /** What each role's task adds to its environment (nothing under PLAINTEXT). */
+  env: Record<KafkaRole, Record<string, string>>;
+}
+
+/**
+ * How `deno task start` logs its tasks in. SASL_SSL: the producer as `producer`, the consumer as `consumer` and
+ * `topics` (--with-kafka) as `admin`, each with its own password file `KAFKA_SECRETS_DIR/<user>.password`, so no
+ * component holds another's rights. One KAFKA_SASL_USERNAME or password for all would defeat that, so those are
+ * refused here with a line saying so.
+ */
+export function loadSupervisedLogins(env: Env): SupervisedLogins {
+  const protocol = read(env, "KAFKA_SECURITY_PROTOCOL").toUpperCase();
+  if (protocol === "PLAINTEXT") return { secure: false, env: { admin: {}, producer: {}, consumer: {} } };
+  if (protocol !== "SASL_SSL") {
+    throw new ConfigError("KAFKA_SECURITY_PROTOCOL", read(env, "KAFKA_SECURITY_PROTOCOL"), "PLAINTEXT or SASL_SSL");
+  }
+  for (const name of ["KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD_FILE", "KAFKA_SASL_PASSWORD"] as const) {
+    const value = read(env, name);
+    if (value === "") continue;
+    throw new ConfigError(
+      name,
+      name === "KAFKA_SASL_PASSWORD" ? "[redacted]" : value,
+      'unset under deno task start: the producer logs in as "producer" and the consumer as "consumer", each ' +
+        "with its own password file KAFKA_SECRETS_DIR/<user>.password",
+    );
+  }
+  const secretsDir = parsePath("KAFKA_SECRETS_DIR", read(env, "KAFKA_SECRETS_DIR")).replace(/\/+$/, "");
+  const login = (user: KafkaRole) => ({
+    KAFKA_SASL_USERNAME: user,
+    KAFKA_SASL_PASSWORD_FILE: `${secretsDir}/${user}.password`,
+  });
+  return { secure: true, env: { admin: login("admin"), producer: login("producer"), consumer: login("consumer") } };
+}
+
 /** Reads LIVE_REPORT: whether the supervisor rebuilds the report after each refresh. */
 export function loadLiveReport(env: Env): boolean {
   const value = read(env, "LIVE_REPORT");

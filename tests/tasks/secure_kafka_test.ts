@@ -1,13 +1,15 @@
 /**
  * Secure Kafka on a real broker (`kafka start --secure`: SASL_SSL with SCRAM-SHA-512, TLS between nodes, ACLs):
- * exchange → producer (as `producer`) → Kafka → consumer (as `consumer`) → lake, every trade once; each mistake a
- * user will make answered in one line with exit code 2 and no stack trace; no secret in any output.
+ * exchange → producer (as `producer`) → Kafka → consumer (as `consumer`) → lake → refresh under `deno task start`,
+ * every trade once; each mistake a user will make answered in one line with exit code 2 and no stack trace; no
+ * secret in any output, log, state file, status or metrics.
  */
 import assert from "node:assert/strict";
 import { startExchange } from "../../tasks/lib/exchange/server.ts";
 import { ensureClusterSecrets } from "../../tasks/lib/kafka/cluster_secrets.ts";
 import { PROJECT_ROOT } from "../../tasks/lib/paths.ts";
-import { secureClientEnv, startTestBroker } from "../helpers/broker.ts";
+import { nodeFiles } from "../../tasks/lib/kafka/broker_config.ts";
+import { freePortPair, secureClientEnv, startTestBroker, testBrokerNodes } from "../helpers/broker.ts";
 import { queryRows } from "../helpers/duckdb.ts";
 import { collectOutput, runDenoTask, spawnTask } from "../helpers/tasks.ts";
 
@@ -20,6 +22,8 @@ Deno.test(
     const lakeDir = `data/parquet/test-${id}`;
     const stateDir = `data/producer/test-${id}`;
     const otherCa = `data/secrets/test-other-ca-${id}`;
+    const runDir = `data/run/test-${id}`;
+    const databaseDir = `data/duckdb/test-${id}`;
     await Deno.mkdir(`${PROJECT_ROOT}/${stateDir}`, { recursive: true });
     const exchange = await startExchange({ port: 0, symbols: ["BTCUSDT"], seed: 7, rate: 40, startId: 1_000 });
     const outputs: string[] = [];
@@ -41,33 +45,58 @@ Deno.test(
       const topics = await run(["topics"], secureClientEnv(broker, "admin"));
       assert.equal(topics.code, 0, topics.stdout + topics.stderr);
 
-      // The pipeline, each component as its own user.
-      const producer = spawnTask("producer", { ...secureClientEnv(broker, "producer"), ...feed, LOG_FORMAT: "text" });
-      const consumer = spawnTask("consumer", { ...secureClientEnv(broker, "consumer"), ...feed, LOG_FORMAT: "text" });
-      const logs = [collectOutput(producer), collectOutput(consumer)];
-      await new Promise((resolve) => setTimeout(resolve, 8000));
-      producer.kill("SIGTERM");
-      assert.equal((await producer.status).code, 0, logs[0]!.text());
-      await logs[0]!.done;
-      const summary = JSON.parse(logs[0]!.text().split("\n").find((l) => l.includes('"producer_summary"'))!);
-      const sent = summary.trades.BTCUSDT as number;
+      // The pipeline under the supervisor: the producer and the consumer each log in as their own user.
+      const live = {
+        ...broker.env,
+        ...feed,
+        KAFKA_SECURITY_PROTOCOL: "SASL_SSL",
+        KAFKA_SSL_CA_FILE: `${broker.env.KAFKA_SECRETS_DIR}/ca.pem`,
+        RUN_DIR: runDir,
+        DUCKDB_PATH: `${databaseDir}/crypto.duckdb`,
+        REFRESH_EVERY: "3s",
+        LIVE_REPORT: "0",
+        PRODUCER_METRICS_PORT: String(freePortPair()),
+        CONSUMER_METRICS_PORT: String(freePortPair()),
+      };
+      const started = await run(["start"], live);
+      assert.equal(started.code, 0, started.stdout + started.stderr);
+      const record = () => JSON.parse(Deno.readTextFileSync(`${PROJECT_ROOT}/${runDir}/supervisor.json`));
+      await until(
+        () => record().refresh.last?.ok === true && /refresh: (full|incremental)/.test(record().refresh.last.summary),
+        60_000,
+      );
+      for (const port of [live.PRODUCER_METRICS_PORT, live.CONSUMER_METRICS_PORT]) {
+        outputs.push(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+      }
+      outputs.push((await run(["status", "--json"], live)).stdout);
+      const stopped = await run(["stop"], live);
+      assert.equal(stopped.code, 0, stopped.stdout + stopped.stderr);
+      const supervisorLog = Deno.readTextFileSync(`${PROJECT_ROOT}/${runDir}/supervisor.log`);
+      outputs.push(supervisorLog, Deno.readTextFileSync(`${PROJECT_ROOT}/${runDir}/supervisor.json`));
+      assert.doesNotMatch(supervisorLog, /exited with code/, "no component failed");
+      const summaryLine = supervisorLog.split("\n").find((line) => line.includes('"producer_summary"'))!;
+      const sent = JSON.parse(summaryLine.slice(summaryLine.indexOf("{"))).trades.BTCUSDT as number;
       assert.ok(sent > 100, `the producer sent trades: ${sent}`);
+
+      // What the supervised consumer had not written yet, the consumer alone (as itself) writes: every trade once.
+      const consumer = spawnTask("consumer", { ...secureClientEnv(broker, "consumer"), ...feed, LOG_FORMAT: "text" });
+      const drained = collectOutput(consumer);
+      await until(() => drained.text().includes("consumer: "), 30_000); // its signal handler is in place
       let rows: { n: number; ids: number }[] = [];
-      for (let i = 0; i < 60; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+      await until(async () => {
         rows = await queryRows(
           `select count(*)::integer as n, count(distinct trade_id)::integer as ids
            from read_parquet('${PROJECT_ROOT}/${lakeDir}/**/*.parquet', hive_partitioning = true)`,
         ).catch(() => [{ n: 0, ids: 0 }]) as typeof rows;
-        if (Number(rows[0]?.n) >= sent) break;
-      }
+        return Number(rows[0]?.n) >= sent;
+      }, 60_000).catch(() => {});
       try {
         consumer.kill("SIGTERM");
       } catch { /* exited: its code says why */ }
-      assert.equal((await consumer.status).code, 0, logs[1]!.text());
-      await logs[1]!.done;
+      assert.equal((await consumer.status).code, 0, drained.text());
+      await drained.done;
       assert.deepEqual(rows, [{ n: sent, ids: sent }], "every trade in the lake once");
-      outputs.push(logs[0]!.text(), logs[1]!.text());
+      outputs.push(drained.text());
 
       // Each mistake: one line, exit 2, no stack trace. (From the saved state: nothing to replay, the first send is
       // what a consumer's principal is refused.)
@@ -116,7 +145,13 @@ Deno.test(
         /^topics: KAFKA_SASL_MECHANISM="GSSAPI" is invalid/,
       );
 
-      // No password of the cluster in anything printed.
+      // No password of the cluster in anything printed: the tasks' output, the supervisor's log and state, status,
+      // metrics, and the brokers' own logs.
+      for (const node of testBrokerNodes(broker)) {
+        for (const file of [nodeFiles(node).serverLog, nodeFiles(node).consoleLog]) {
+          outputs.push(await Deno.readTextFile(file).catch(() => ""));
+        }
+      }
       const dir = `${PROJECT_ROOT}/${broker.env.KAFKA_SECRETS_DIR}`;
       const secrets = [];
       for await (const entry of Deno.readDir(dir)) {
@@ -129,9 +164,19 @@ Deno.test(
       }
     } finally {
       await exchange.shutdown();
-      for (const dir of [lakeDir, stateDir, otherCa]) {
+      await runDenoTask(["stop"], { RUN_DIR: runDir });
+      for (const dir of [lakeDir, stateDir, otherCa, runDir, databaseDir]) {
         await Deno.remove(`${PROJECT_ROOT}/${dir}`, { recursive: true }).catch(() => {});
       }
     }
   },
 );
+
+/** Polls `check` until it holds, or fails after `timeoutMs`. */
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Gave up waiting after ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

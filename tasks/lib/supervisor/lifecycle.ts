@@ -4,7 +4,7 @@
  */
 import { join, resolve } from "node:path";
 import { TaskError } from "../cli.ts";
-import type { SupervisorConfig } from "../config.ts";
+import type { SupervisedLogins, SupervisorConfig } from "../config.ts";
 import { PROJECT_ROOT } from "../paths.ts";
 import { alivePids, type OwnProcess, signalProcesses, spawnDetachedTask, taskScript, waitForExit } from "./pids.ts";
 import { startService } from "./service.ts";
@@ -37,11 +37,12 @@ export async function readStatus(files: RunFiles, logPath: string): Promise<Pipe
 /**
  * Starts the supervisor in the background and returns once it runs the producer and the consumer and both have
  * stayed up for `settleMs`. Already running: says so. With `withKafka`, starts the local broker and the topics
- * first. Returns the supervisor's PID.
+ * first (secure, with `topics` as `admin`, when `logins` say SASL_SSL). Returns the supervisor's PID.
  */
 export async function startPipeline(
   config: SupervisorConfig,
   withKafka: boolean,
+  logins: SupervisedLogins,
   options: LifecycleOptions = {},
 ): Promise<number> {
   const log = options.log ?? console.log;
@@ -62,8 +63,8 @@ export async function startPipeline(
     }
   }
   if (withKafka) {
-    await runStep("kafka", ["start"]);
-    await runStep("topics", []);
+    await runStep("kafka", logins.secure ? ["start", "--secure"] : ["start"], {});
+    await runStep("topics", [], logins.env.admin);
   }
 
   const child = spawnDetachedTask("supervise", {});
@@ -146,8 +147,8 @@ function componentsUp(record: SupervisorRecord | undefined, supervisorPid: numbe
     Object.values(record.components).every((component) => component.state === "running");
 }
 
-async function runStep(name: string, args: string[]): Promise<void> {
-  const { code } = await startService(name, args, {}).finished;
+async function runStep(name: string, args: string[], env: Record<string, string>): Promise<void> {
+  const { code } = await startService(name, args, env).finished;
   if (code !== 0) throw new TaskError(`deno task ${[name, ...args].join(" ")} failed (exit code ${code}); see above`);
 }
 

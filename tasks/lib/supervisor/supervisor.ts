@@ -12,6 +12,7 @@ import { logMessage } from "../log.ts";
 import { restartDelay } from "./backoff.ts";
 import { isRefreshOutcome, parseLag } from "./progress.ts";
 import { type Service, type ServiceExit, type ServiceOptions, startService } from "./service.ts";
+import type { SupervisedLogins } from "../config.ts";
 import type { Market } from "../market.ts";
 import {
   type ComponentName,
@@ -43,6 +44,8 @@ export interface SupervisorOptions {
    * refresh that succeeded. Default: false.
    */
   liveReport?: boolean;
+  /** How each component logs in to Kafka, as its own user (loadSupervisedLogins). Default: PLAINTEXT. */
+  logins?: SupervisedLogins;
 }
 
 /** How many timestamped report pages the live report keeps beside latest.html. */
@@ -96,7 +99,7 @@ export async function runSupervisor(options: SupervisorOptions, signal: AbortSig
             save();
           }
         },
-      }, { MARKET: spec.market });
+      }, { MARKET: spec.market, ...options.logins?.env[spec.task] });
     } catch (error) {
       component.startedAtMs = now();
       scheduleRestart(name, `${name} could not be started: ${error instanceof Error ? error.message : error}`);

@@ -9,6 +9,7 @@ import {
   loadMetricsPort,
   loadProducerConfig,
   loadStorageConfig,
+  loadSupervisedLogins,
   loadSupervisorConfig,
   loadTopicConfig,
   parseBrokers,
@@ -234,6 +235,26 @@ Deno.test("loadKafkaSecurity(): SASL_SSL with the password file preferred, the C
     { KAFKA_SASL_PASSWORD: "x", KAFKA_SSL_CA_FILE: "data/secrets/gone.pem" },
     /^KAFKA_SSL_CA_FILE="data\/secrets\/gone.pem" is invalid: .*but it does not exist$/,
   );
+});
+
+Deno.test("loadSupervisedLogins(): under SASL_SSL each role its own user and password file; a shared login refused", () => {
+  assert.deepEqual(loadSupervisedLogins(env({})), { secure: false, env: { admin: {}, producer: {}, consumer: {} } });
+  const secure = loadSupervisedLogins(env({ KAFKA_SECURITY_PROTOCOL: "sasl_ssl" }));
+  assert.equal(secure.secure, true);
+  assert.deepEqual(secure.env.producer, {
+    KAFKA_SASL_USERNAME: "producer",
+    KAFKA_SASL_PASSWORD_FILE: "data/secrets/kafka/producer.password",
+  });
+  assert.equal(secure.env.consumer.KAFKA_SASL_USERNAME, "consumer");
+  assert.equal(secure.env.admin.KAFKA_SASL_PASSWORD_FILE, "data/secrets/kafka/admin.password");
+  const fails = (values: Record<string, string>, message: RegExp) =>
+    assert.throws(() => loadSupervisedLogins(env({ KAFKA_SECURITY_PROTOCOL: "SASL_SSL", ...values })), {
+      name: "ConfigError",
+      message,
+    });
+  fails({ KAFKA_SASL_USERNAME: "producer" }, /^KAFKA_SASL_USERNAME="producer" is invalid: expected unset under deno/);
+  fails({ KAFKA_SASL_PASSWORD: "hunter22" }, /^KAFKA_SASL_PASSWORD="\[redacted\]" is invalid/);
+  fails({ KAFKA_SECURITY_PROTOCOL: "SSL" }, /^KAFKA_SECURITY_PROTOCOL="SSL" is invalid/);
 });
 
 Deno.test("loadAlertWebhook(): from ALERT_WEBHOOK_URL_FILE first, a secret, and never quoted back when invalid", () => {

@@ -1,5 +1,6 @@
 /** The supervisor's decisions, with fake children: restarts, a fatal configuration error, the refresh loop. */
 import assert from "node:assert/strict";
+import { loadSupervisedLogins, type SupervisedLogins } from "../../../../tasks/lib/config.ts";
 import type { Service, ServiceExit, ServiceOptions } from "../../../../tasks/lib/supervisor/service.ts";
 import { readRecord, runFiles, type SupervisorRecord } from "../../../../tasks/lib/supervisor/state.ts";
 import { runSupervisor } from "../../../../tasks/lib/supervisor/supervisor.ts";
@@ -43,14 +44,19 @@ function fakeTasks() {
   return { start, started, of: (name: string) => started.filter((task) => task.name === name) };
 }
 
-async function setUp(refreshEveryMs: number, markets?: ("spot" | "usdm")[], liveReport = false) {
+async function setUp(
+  refreshEveryMs: number,
+  markets?: ("spot" | "usdm")[],
+  liveReport = false,
+  logins?: SupervisedLogins,
+) {
   const dir = await makeTestDir("supervisor");
   const files = runFiles(dir);
   const tasks = fakeTasks();
   const lines: string[] = [];
   const controller = new AbortController();
   const run = runSupervisor(
-    { files, refreshEveryMs, markets, liveReport, log: (line) => lines.push(line), start: tasks.start },
+    { files, refreshEveryMs, markets, liveReport, logins, log: (line) => lines.push(line), start: tasks.start },
     controller.signal,
   );
   const record = () => readRecord(files) as SupervisorRecord;
@@ -204,3 +210,32 @@ Deno.test("runSupervisor() runs a producer and a consumer per market, each told 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test(
+  "runSupervisor() logs each component in as its own Kafka user, also after a restart",
+  permissions,
+  async () => {
+    const logins = loadSupervisedLogins(
+      new Map([["KAFKA_SECURITY_PROTOCOL", "SASL_SSL"], ["KAFKA_SECRETS_DIR", "data/secrets/kafka/"]]),
+    );
+    const { dir, tasks, controller, run } = await setUp(3_600_000, ["spot", "usdm"], false, logins);
+    const login = (task: FakeTask) =>
+      `${task.name} ${task.env.KAFKA_SASL_USERNAME} ${task.env.KAFKA_SASL_PASSWORD_FILE}`;
+    try {
+      await until(() => tasks.started.length === 4);
+      assert.deepEqual(tasks.started.map(login), [
+        "producer producer data/secrets/kafka/producer.password",
+        "consumer consumer data/secrets/kafka/consumer.password",
+        "producer producer data/secrets/kafka/producer.password",
+        "consumer consumer data/secrets/kafka/consumer.password",
+      ]);
+      tasks.started[0]!.exit(1);
+      await until(() => tasks.of("producer").length === 3);
+      assert.equal(login(tasks.of("producer")[2]!), "producer producer data/secrets/kafka/producer.password");
+    } finally {
+      controller.abort();
+      assert.equal(await run, 0);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
