@@ -106,6 +106,7 @@ export class Pipeline {
     const quiet = { LOG_FORMAT: "text", PRODUCER_METRICS_PORT: "0", CONSUMER_METRICS_PORT: "0" };
     this.producerEnv = {
       ...options.cluster.env,
+      ...options.cluster.login("producer"),
       ...quiet,
       BINANCE_WS_URL: options.wsUrl?.(exchange) ?? `ws://127.0.0.1:${exchange.port}`,
       BINANCE_REST_URL: `http://127.0.0.1:${exchange.port}`,
@@ -113,7 +114,7 @@ export class Pipeline {
       PRODUCER_STATE_PATH: `${stateDir}/state.json`,
       PRODUCER_STALE_AFTER_S: "5",
     };
-    this.consumerEnv = { ...options.cluster.env, ...quiet, LAKE_DIR: lakeDir };
+    this.consumerEnv = { ...options.cluster.env, ...options.cluster.login("consumer"), ...quiet, LAKE_DIR: lakeDir };
   }
 
   /**
@@ -335,12 +336,12 @@ export function assertExactlyOnce(report: CaseReport, logs: () => string, dlq: R
 
 /** Every record of `topic`, read from the beginning up to its current end. */
 async function readAll(cluster: FaultCluster, topic: string): Promise<ReadMessage[]> {
-  const admin = createKafka(cluster.brokers, { quiet: true }).admin();
+  const admin = createKafka(cluster.brokers, { quiet: true, security: cluster.security }).admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
   const total = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
   if (total === 0) return [];
-  return await readTopic(cluster.brokers, topic, (messages) => messages.length >= total, 120_000);
+  return await readTopic(cluster.brokers, topic, (messages) => messages.length >= total, 120_000, cluster.security);
 }
 
 /** The trade a record holds, if the consumer would take it into the lake. */

@@ -1,5 +1,5 @@
 /** Reads topics back in tests, to compare what Kafka holds with what was sent. */
-import type { BrokerAddress } from "../../tasks/lib/config.ts";
+import type { BrokerAddress, KafkaSecurity } from "../../tasks/lib/config.ts";
 import { createKafka } from "../../tasks/lib/kafka/client.ts";
 
 /** A message as read back. */
@@ -12,14 +12,16 @@ export interface ReadMessage {
 
 /**
  * Reads `topic` from the beginning until `enough(messages)` holds or `timeoutMs` passes, and returns what it read.
+ * On a secure cluster, `security` is an admin's login (the reader's group has no ACL of its own).
  */
 export async function readTopic(
   brokers: BrokerAddress[],
   topic: string,
   enough: (messages: ReadMessage[]) => boolean,
   timeoutMs = 60_000,
+  security?: KafkaSecurity,
 ): Promise<ReadMessage[]> {
-  const kafka = createKafka(brokers, { quiet: true, clientId: "test-reader" });
+  const kafka = createKafka(brokers, { quiet: true, clientId: "test-reader", security });
   const consumer = kafka.consumer({ groupId: `test-reader-${crypto.randomUUID()}` });
   const messages: ReadMessage[] = [];
   let finish!: () => void;
