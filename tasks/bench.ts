@@ -13,8 +13,12 @@ import { benchMarkdown, benchRows } from "./lib/bench/report.ts";
 import { spawnTask } from "./lib/processes.ts";
 
 const RUNS = {
-  producer: { task: "bench:producer", full: [], quick: ["--trades", "150000", "--latency-seconds", "10"] },
-  consumer: { task: "bench:consumer", full: [], quick: ["--trades", "300000"] },
+  producer: {
+    task: "bench:producer",
+    full: ["--secure"],
+    quick: ["--secure", "--trades", "150000", "--latency-seconds", "10"],
+  },
+  consumer: { task: "bench:consumer", full: ["--secure"], quick: ["--secure", "--trades", "300000"] },
   refresh: { task: "bench:refresh", full: [], quick: ["--trades", "2000000"] },
   import: { task: "bench:import", full: [], quick: ["--quick"] },
 } as const;

@@ -1,11 +1,12 @@
 /**
  * `deno task bench:consumer`: how fast the consumer turns a full topic into durable Parquet, and how soon a live
- * trade is queryable, on spot and on USDⓈ-M futures, next to Kafka's own kafka-consumer-perf-test over the same topic in the same run.
- * Prints one JSON document on stdout; progress goes to stderr.
+ * trade is queryable, on spot and on USDⓈ-M futures, next to Kafka's own kafka-consumer-perf-test over the same
+ * topic in the same run. `--secure` adds the spot runs on a SASL_SSL broker next to the plaintext figures (TLS and
+ * SCRAM's cost). Prints one JSON document on stdout; progress goes to stderr.
  *
  * Permissions: run deno (the kafka, topics, producer and consumer tasks) and java (the perf tool); net to loopback
- * only; FFI for DuckDB (reading the lake back); read the project; write data/bench, data/producer/bench and
- * data/parquet/bench.
+ * only; FFI for DuckDB (reading the lake back); read the project; write data/bench, data/producer/bench,
+ * data/parquet/bench and data/parquet/bench-secure.
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
@@ -26,6 +27,7 @@ import { collectOutput, spawnTask } from "./lib/processes.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const LAKE_DIR = "data/parquet/bench";
+const SECURE_LAKE_DIR = "data/parquet/bench-secure";
 const TRADES_TOPIC = marketProfile("spot").tradesTopic;
 
 async function main(): Promise<void> {
@@ -82,6 +84,10 @@ async function main(): Promise<void> {
     const clientAlone = await readWithClientAlone(broker, options.trades);
 
     const ours = sustained ?? 0;
+    await broker.stop(); // the secure runs below get the machine to themselves
+    const secure = options.secure
+      ? await measureSecure(options, log, { rate: ours, clientAlone, p99: latency.p99 })
+      : undefined;
     console.log(JSON.stringify(
       {
         benchmark: "consumer",
@@ -121,6 +127,8 @@ async function main(): Promise<void> {
             p99_trade_to_queryable_ms: { goal: "<= 2000", met: (usdmLatency.p99 ?? Infinity) <= 2000 },
           },
         },
+        // --secure: the same spot runs on a SASL_SSL broker (TLS, SCRAM-SHA-512, ACLs), next to the figures above.
+        ...(secure ? { secure } : {}),
         goals: {
           sustained_trades_per_s: { goal: ">= 200000", met: ours >= 200_000 },
           ratio_to_reference: { goal: ">= 0.3", met: ours / reference.messagesPerSecond >= 0.3 },
@@ -135,12 +143,55 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * The spot throughput, latency and client-alone runs again on a secure broker (the consumer logged in as
+ * `consumer`, into a lake of its own), each figure beside the plaintext one of this run: what TLS and SCRAM cost.
+ */
+async function measureSecure(
+  options: ReturnType<typeof parseOptions>,
+  log: (line: string) => void,
+  plaintext: { rate: number; clientAlone: number; p99: number | null },
+) {
+  await Deno.remove(resolve(PROJECT_ROOT, SECURE_LAKE_DIR), { recursive: true }).catch(() => {});
+  const broker = await startBenchBroker(log, { secure: true });
+  try {
+    log(`secure: filling ${TRADES_TOPIC} with ${options.trades} trades over SASL_SSL`);
+    await fillTopic(broker, options.trades);
+    const full = await consume(broker, options.trades, log, "spot", SECURE_LAKE_DIR);
+    const sustained = sustainedRate(full.samples, options.trades) ?? 0;
+    log(`secure latency: 200 trades/s for ${options.latencySeconds} s through producer and consumer`);
+    const liveTrades = 200 * options.latencySeconds;
+    const live = consume(broker, options.trades + liveTrades, log, "spot", SECURE_LAKE_DIR);
+    await measureProducer(broker, { symbols: SYMBOLS, trades: liveTrades, rate: 200, startId: 500_000_000, log });
+    await live;
+    const latency = await queryableLatency(500_000_000, "spot", SECURE_LAKE_DIR);
+    log("secure client alone: kafkajs reading the topic over SASL_SSL without decoding or writing");
+    const clientAlone = await readWithClientAlone(broker, options.trades);
+    return {
+      setup: "SASL_SSL, SCRAM-SHA-512, StandardAuthorizer with ACLs; TLS to one broker on loopback, same run",
+      sustained_trades_per_s: round(sustained),
+      ratio_to_plaintext: round(sustained / Math.max(1, plaintext.rate)),
+      peak_rss_mb: round(full.summary.peakRssBytes / 2 ** 20),
+      trade_to_queryable_ms_at_200_per_s: { ...latency, plaintext_p99: plaintext.p99 },
+      client_alone_records_per_s: round(clientAlone),
+      client_alone_ratio_to_plaintext: round(clientAlone / plaintext.clientAlone),
+    };
+  } finally {
+    await broker.stop();
+  }
+}
+
 function parseOptions(args: string[]) {
   const { values } = parseArgs({
     args,
-    options: { trades: { type: "string", default: "2000000" }, "latency-seconds": { type: "string", default: "20" } },
+    options: {
+      trades: { type: "string", default: "2000000" },
+      "latency-seconds": { type: "string", default: "20" },
+      secure: { type: "boolean", default: false },
+    },
   });
   return {
+    secure: values.secure,
     trades: wholeNumberFlag("trades", values.trades, 3000, 10_000_000),
     latencySeconds: wholeNumberFlag("latency-seconds", values["latency-seconds"], 1, 3600),
   };
@@ -148,7 +199,7 @@ function parseOptions(args: string[]) {
 
 /** Fills `market`'s trades topic; futures trades carry X (one in 500 an insurance-fund trade) and no M. */
 async function fillTopic(broker: BenchBroker, trades: number, market: Market = "spot"): Promise<void> {
-  const kafka = createKafka(broker.brokers, { quiet: true });
+  const kafka = createKafka(broker.brokers, { quiet: true, security: broker.security });
   const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const startMs = Date.now() - trades; // one trade per ms, ending now
@@ -175,11 +226,22 @@ async function fillTopic(broker: BenchBroker, trades: number, market: Market = "
 }
 
 /** Runs the consumer until the group has committed `total` records, sampling the committed count. */
-async function consume(broker: BenchBroker, total: number, log: (line: string) => void, market: Market = "spot") {
+async function consume(
+  broker: BenchBroker,
+  total: number,
+  log: (line: string) => void,
+  market: Market = "spot",
+  lakeDir = LAKE_DIR,
+) {
   const { consumerGroup, tradesTopic } = marketProfile(market);
-  const consumer = spawnTask("consumer", { ...broker.env, LAKE_DIR, MARKET: market });
+  const consumer = spawnTask("consumer", {
+    ...broker.env,
+    ...broker.login("consumer"),
+    LAKE_DIR: lakeDir,
+    MARKET: market,
+  });
   const output = collectOutput(consumer);
-  const admin = createKafka(broker.brokers, { quiet: true }).admin();
+  const admin = createKafka(broker.brokers, { quiet: true, security: broker.security }).admin();
   await admin.connect();
   const samples: CountSample[] = [];
   const started = performance.now();
@@ -214,7 +276,7 @@ async function consume(broker: BenchBroker, total: number, log: (line: string) =
 /** Milliseconds from trade time to the file holding the trade being written, for trades from `fromId` on. */
 /** Records/s kafkajs hands over from the start of the trades topic to a handler that only counts them. */
 async function readWithClientAlone(broker: BenchBroker, total: number): Promise<number> {
-  const kafka = createKafka(broker.brokers, { quiet: true });
+  const kafka = createKafka(broker.brokers, { quiet: true, security: broker.security });
   const consumer = kafka.consumer({ groupId: "bench.client-alone", maxBytes: 32 * 2 ** 20, sessionTimeout: 10_000 });
   await consumer.connect();
   try {
@@ -240,9 +302,9 @@ async function readWithClientAlone(broker: BenchBroker, total: number): Promise<
   }
 }
 
-async function queryableLatency(fromId: number, market: Market = "spot") {
+async function queryableLatency(fromId: number, market: Market = "spot", lakeDir = LAKE_DIR) {
   // DuckDB's native code is outside Deno's sandbox: confine it to the bench lake it reads.
-  const lakeRoot = await Deno.realPath(resolve(PROJECT_ROOT, LAKE_DIR));
+  const lakeRoot = await Deno.realPath(resolve(PROJECT_ROOT, lakeDir));
   const db = await openConfinedDuckDB(":memory:", { allowedPaths: [`${lakeRoot}/`] });
   try {
     const dataset = market === "spot" ? lakeRoot : `${lakeRoot}/${marketProfile(market).lakeSubdir}`;

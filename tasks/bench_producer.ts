@@ -1,8 +1,8 @@
 /**
  * `deno task bench:producer`: how fast the producer moves trades from the local exchange into Kafka, and how soon
  * they are acknowledged, on spot and on USDⓈ-M futures, next to Kafka's own kafka-producer-perf-test on the same
- * broker in the same run.
- * Prints one JSON document on stdout; progress goes to stderr.
+ * broker in the same run. `--secure` adds the spot runs on a SASL_SSL broker next to the plaintext figures (TLS and
+ * SCRAM's cost). Prints one JSON document on stdout; progress goes to stderr.
  *
  * Permissions: run deno (the kafka, topics and producer tasks) and java (the perf tool); net to loopback only;
  * read the project; write data/bench and data/producer/bench.
@@ -13,7 +13,13 @@ import { parseSymbols } from "./lib/config.ts";
 import { runTask, TaskError, wholeNumberFlag } from "./lib/cli.ts";
 import { round, sustainedRate } from "./lib/bench/measure.ts";
 import { parseProducerPerf, producerPerfArgs } from "./lib/bench/perf_tools.ts";
-import { type BenchBroker, measureClientAlone, measureProducer, startBenchBroker } from "./lib/bench/producer_run.ts";
+import {
+  type BenchBroker,
+  measureClientAlone,
+  measureProducer,
+  type ProducerMeasurement,
+  startBenchBroker,
+} from "./lib/bench/producer_run.ts";
 import { KAFKA_LIB_DIR } from "./lib/kafka/jars.ts";
 import { PROJECT_ROOT } from "./lib/paths.ts";
 
@@ -79,6 +85,8 @@ async function main(): Promise<void> {
     );
 
     const ours = sustained ?? 0;
+    await broker.stop(); // the secure runs below get the machine to themselves
+    const secure = options.secure ? await measureSecure(options, log, ours, clientAlone, live) : undefined;
     const report = {
       benchmark: "producer",
       machine: { cpus: navigator.hardwareConcurrency },
@@ -140,6 +148,8 @@ async function main(): Promise<void> {
           },
         },
       },
+      // --secure: the same spot runs on a SASL_SSL broker (TLS, SCRAM-SHA-512, ACLs), next to the figures above.
+      ...(secure ? { secure } : {}),
       goals: {
         sustained_trades_per_s: { goal: ">= 100000", met: ours >= 100_000 },
         ratio_to_reference: { goal: ">= 0.3", met: ours / reference.summary.recordsPerSecond >= 0.3 },
@@ -155,6 +165,64 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * The spot throughput, latency and client-alone runs again on a secure broker (the producer logged in as
+ * `producer`), with each figure's ratio to the plaintext one of this run: what TLS and SCRAM cost. No goal.
+ */
+async function measureSecure(
+  options: ReturnType<typeof parseOptions>,
+  log: (line: string) => void,
+  plaintextRate: number,
+  plaintextClientAlone: number,
+  plaintextLive: ProducerMeasurement,
+) {
+  const broker = await startBenchBroker(log, { secure: true });
+  try {
+    log(`secure throughput: ${options.trades} trades at full speed over SASL_SSL`);
+    const full = await measureProducer(broker, {
+      symbols: options.symbols,
+      trades: options.trades,
+      rate: 1_000_000,
+      startId: 1_000_000,
+      log,
+    });
+    const sustained = sustainedRate(full.samples, options.trades) ?? 0;
+    log(`secure latency: ${options.latencyRate} trades/s for ${options.latencySeconds} s`);
+    const live = await measureProducer(broker, {
+      symbols: options.symbols,
+      trades: Math.round(options.latencyRate * options.latencySeconds),
+      rate: options.latencyRate,
+      startId: 500_000_000,
+      log,
+    });
+    log("secure client alone: prebuilt envelopes through the publisher over SASL_SSL");
+    const clientAlone = await measureClientAlone(
+      broker,
+      "bench.client-alone",
+      options.symbols,
+      full.envelopes,
+      options.trades,
+    );
+    return {
+      setup: "SASL_SSL, SCRAM-SHA-512, StandardAuthorizer with ACLs; TLS to one broker on loopback, same run",
+      sustained_trades_per_s: round(sustained),
+      ratio_to_plaintext: round(sustained / Math.max(1, plaintextRate)),
+      ack_latency_ms_at_full_speed: full.summary.ackLatencyMs,
+      peak_rss_mb: round(full.summary.peakRssBytes / 2 ** 20),
+      latency_at_rate: {
+        trades_per_s: options.latencyRate,
+        p50_ms: live.summary.ackLatencyMs.p50,
+        p99_ms: live.summary.ackLatencyMs.p99,
+        plaintext_p99_ms: plaintextLive.summary.ackLatencyMs.p99,
+      },
+      client_alone_messages_per_s: round(clientAlone),
+      client_alone_ratio_to_plaintext: round(clientAlone / plaintextClientAlone),
+    };
+  } finally {
+    await broker.stop();
+  }
+}
+
 function parseOptions(args: string[]) {
   const { values } = parseArgs({
     args,
@@ -163,9 +231,11 @@ function parseOptions(args: string[]) {
       symbols: { type: "string", default: "BTCUSDT,ETHUSDT,SOLUSDT" },
       "latency-rate": { type: "string", default: "200" },
       "latency-seconds": { type: "string", default: "20" },
+      secure: { type: "boolean", default: false },
     },
   });
   return {
+    secure: values.secure,
     trades: wholeNumberFlag("trades", values.trades, 1000, 1_800_000),
     symbols: parseSymbols("--symbols", values.symbols),
     latencyRate: wholeNumberFlag("latency-rate", values["latency-rate"], 1, 100_000),

@@ -1,6 +1,9 @@
 /**
  * `deno task topics`: creates every market's topics (crypto.trades.v1 and crypto.trades.dlq.v1 for spot,
  * crypto.trades.usdm.v1 and crypto.trades.usdm.dlq.v1 for USDⓈ-M futures), or makes existing ones match the config.
+ * Under KAFKA_SECURITY_PROTOCOL=SASL_SSL (logged in as an admin) it also grants the pipeline's ACLs to the users
+ * `producer` and `consumer` (tasks/lib/kafka/acls.ts; creating one that exists is a no-op), so a cluster that is not
+ * the project's own (Docker's secure variant, one across machines) is set up by the same command.
  *
  * Permissions: net to the brokers; env for the settings and kafkajs.
  */
@@ -9,6 +12,7 @@ import { loadKafkaConfig, loadTopicConfig } from "./lib/config.ts";
 import { runTask, TaskError } from "./lib/cli.ts";
 import { createKafka } from "./lib/kafka/client.ts";
 import { ensureTopics, topicSpecs } from "./lib/kafka/topics.ts";
+import { pipelineAcls } from "./lib/kafka/acls.ts";
 
 async function main(): Promise<void> {
   const kafka = loadKafkaConfig(Deno.env);
@@ -22,6 +26,11 @@ async function main(): Promise<void> {
     await admin.connect();
     for (const outcome of await ensureTopics(admin, topicSpecs(topics))) {
       console.log(`${outcome.topic}: ${outcome.action}${outcome.notes.map((note) => `; ${note}`).join("")}`);
+    }
+    if (kafka.security.protocol === "SASL_SSL") {
+      const acl = pipelineAcls();
+      await admin.createAcls({ acl });
+      console.log(`ACLs: ${acl.length} granted to the users producer and consumer`);
     }
   } catch (error) {
     if (error instanceof TaskError) throw error;

@@ -44,6 +44,7 @@ Deno.test(
     try {
       const topics = await run(["topics"], secureClientEnv(broker, "admin"));
       assert.equal(topics.code, 0, topics.stdout + topics.stderr);
+      assert.match(topics.stdout, /^ACLs: \d+ granted to the users producer and consumer$/m);
 
       // The pipeline under the supervisor: the producer and the consumer each log in as their own user.
       const live = {

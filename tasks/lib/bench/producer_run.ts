@@ -5,7 +5,7 @@
 import { resolve } from "node:path";
 import { Partitioners } from "kafkajs";
 import { TaskError } from "../cli.ts";
-import type { BrokerAddress } from "../config.ts";
+import { type BrokerAddress, type KafkaRole, type KafkaSecurity, loadKafkaSecurity } from "../config.ts";
 import { startExchange } from "../exchange/server.ts";
 import { tradeFromRest, tradeMessage } from "../ingest/envelope.ts";
 import { KafkaPublisher } from "../ingest/kafka_publisher.ts";
@@ -17,41 +17,80 @@ import { PROJECT_ROOT } from "../paths.ts";
 import { collectOutput, spawnTask } from "../processes.ts";
 import type { CountSample } from "./measure.ts";
 
-/** A broker started for the benchmark only, in data/bench/kafka, wiped first so every run starts alike. */
+/**
+ * A broker started for the benchmark only, in data/bench/kafka, wiped first so every run starts alike. Secure (for
+ * TLS and SCRAM's cost): `kafka start --secure` in data/bench/kafka-secure, its secrets kept in
+ * data/secrets/bench (made once), the producer and the consumer each logged in as their own user.
+ */
 export interface BenchBroker {
   brokers: BrokerAddress[];
   bootstrap: string;
+  /** Points a task at the broker (and, when secure, trusts its CA). */
   env: Record<string, string>;
+  /** What a task running as `role` adds to {@link env} to log in (nothing on the plaintext broker). */
+  login(role: KafkaRole): Record<string, string>;
+  /** The benchmark's own clients' login (the admin's, when secure). */
+  security: KafkaSecurity;
   createTopic(topic: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 const BENCH_KAFKA_PORT = 29092;
+const BENCH_SECURE_KAFKA_PORT = 29192;
+const BENCH_SECRETS_DIR = "data/secrets/bench";
 
 /** Starts the benchmark broker with both pipeline topics. */
-export async function startBenchBroker(log: (line: string) => void): Promise<BenchBroker> {
-  const dataDir = resolve(PROJECT_ROOT, "data/bench/kafka");
-  const env = { KAFKA_BROKERS: `localhost:${BENCH_KAFKA_PORT}`, KAFKA_DATA_DIR: dataDir, KAFKA_HEAP: "1g" };
-  await denoTask(["kafka", "stop"], env); // a broker left over by an interrupted run
-  await Deno.remove(resolve(PROJECT_ROOT, "data/bench"), { recursive: true }).catch(() => {});
+export async function startBenchBroker(
+  log: (line: string) => void,
+  options: { secure?: boolean } = {},
+): Promise<BenchBroker> {
+  const secure = options.secure ?? false;
+  const port = secure ? BENCH_SECURE_KAFKA_PORT : BENCH_KAFKA_PORT;
+  const dataDir = resolve(PROJECT_ROOT, secure ? "data/bench/kafka-secure" : "data/bench/kafka");
+  const startEnv = {
+    KAFKA_BROKERS: `localhost:${port}`,
+    KAFKA_DATA_DIR: dataDir,
+    KAFKA_HEAP: "1g",
+    ...(secure ? { KAFKA_SECRETS_DIR: BENCH_SECRETS_DIR } : {}),
+  };
+  const env = {
+    ...startEnv,
+    ...(secure ? { KAFKA_SECURITY_PROTOCOL: "SASL_SSL", KAFKA_SSL_CA_FILE: `${BENCH_SECRETS_DIR}/ca.pem` } : {}),
+  };
+  const login = (role: KafkaRole): Record<string, string> =>
+    secure ? { KAFKA_SASL_USERNAME: role, KAFKA_SASL_PASSWORD_FILE: `${BENCH_SECRETS_DIR}/${role}.password` } : {};
+  await denoTask(["kafka", "stop"], startEnv); // a broker left over by an interrupted run
+  // The plaintext broker comes first and clears data/bench; the secure one clears only its own folder.
+  await Deno.remove(secure ? dataDir : resolve(PROJECT_ROOT, "data/bench"), { recursive: true }).catch(() => {});
   await Deno.mkdir(dataDir, { recursive: true });
-  log(`starting a dedicated broker on localhost:${BENCH_KAFKA_PORT}`);
-  await denoTask(["kafka", "start"], env, true);
-  await denoTask(["topics"], env, true);
-  const brokers = [{ host: "localhost", port: BENCH_KAFKA_PORT }];
+  log(`starting a dedicated ${secure ? "secure (SASL_SSL, SCRAM-SHA-512) " : ""}broker on localhost:${port}`);
+  await denoTask(["kafka", "start", ...(secure ? ["--secure"] : [])], startEnv, true);
+  await denoTask(["topics"], { ...env, ...login("admin") }, true);
+  const brokers = [{ host: "localhost", port }];
+  const security = secure
+    ? loadKafkaSecurity(
+      new Map(Object.entries({ ...env, ...login("admin") })),
+      (path) => Deno.readTextFileSync(resolve(PROJECT_ROOT, path)),
+    )
+    : { protocol: "PLAINTEXT" as const };
+  let stopped = false;
   return {
     brokers,
-    bootstrap: `localhost:${BENCH_KAFKA_PORT}`,
+    bootstrap: `localhost:${port}`,
     env,
+    login,
+    security,
     async createTopic(topic) {
-      const admin = createKafka(brokers, { quiet: true }).admin();
+      const admin = createKafka(brokers, { quiet: true, security }).admin();
       await admin.connect();
       await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
       await admin.disconnect();
     },
     async stop() {
-      log("stopping the broker");
-      await denoTask(["kafka", "stop"], env);
+      if (stopped) return;
+      stopped = true;
+      log(`stopping the ${secure ? "secure " : ""}broker`);
+      await denoTask(["kafka", "stop"], startEnv);
     },
   };
 }
@@ -87,7 +126,7 @@ export async function measureProducer(broker: BenchBroker, run: ProducerRun): Pr
   const market = run.market ?? "spot";
   const topic = marketProfile(market).tradesTopic;
   const statePath = `data/producer/bench/state-${market}-${run.startId}.json`;
-  const admin = createKafka(broker.brokers, { quiet: true }).admin();
+  const admin = createKafka(broker.brokers, { quiet: true, security: broker.security }).admin();
   await admin.connect();
   const sizeOf = async () => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
   try {
@@ -115,6 +154,7 @@ export async function measureProducer(broker: BenchBroker, run: ProducerRun): Pr
     try {
       const producer = spawnTask("producer", {
         ...broker.env,
+        ...broker.login("producer"),
         MARKET: market,
         BINANCE_WS_URL: `ws://127.0.0.1:${exchange.port}`,
         BINANCE_REST_URL: `http://127.0.0.1:${exchange.port}`,
@@ -193,7 +233,7 @@ export async function measureClientAlone(
   count: number,
 ): Promise<number> {
   await broker.createTopic(topic);
-  const kafka = createKafka(broker.brokers, { quiet: true });
+  const kafka = createKafka(broker.brokers, { quiet: true, security: broker.security });
   const admin = kafka.admin();
   const producer = kafka.producer({
     idempotent: true,

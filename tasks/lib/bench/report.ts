@@ -64,6 +64,25 @@ export function benchRows(results: { producer?: Json; consumer?: Json; refresh?:
         num(clientAlone.ratio_ours_to_client_alone),
       ));
     }
+    const secure = producer.secure as Json | undefined;
+    if (secure) {
+      rows.push(
+        secureRow(
+          "producer",
+          "sustained trades/s",
+          secure.sustained_trades_per_s,
+          "trades/s",
+          secure.ratio_to_plaintext,
+        ),
+        secureRow(
+          "producer",
+          "p99 trade time → ack at 200 trades/s",
+          (secure.latency_at_rate as Json).p99_ms,
+          "ms",
+          null,
+        ),
+      );
+    }
   }
   if (consumer) {
     const goals = consumer.goals as Record<string, { goal: string; met: boolean }>;
@@ -110,6 +129,25 @@ export function benchRows(results: { producer?: Json; consumer?: Json; refresh?:
         "records/s",
         num(clientAlone.ratio_ours_to_client_alone),
       ));
+    }
+    const secure = consumer.secure as Json | undefined;
+    if (secure) {
+      rows.push(
+        secureRow(
+          "consumer",
+          "sustained trades/s",
+          secure.sustained_trades_per_s,
+          "trades/s",
+          secure.ratio_to_plaintext,
+        ),
+        secureRow(
+          "consumer",
+          "p99 trade time → queryable at 200 trades/s",
+          (secure.trade_to_queryable_ms_at_200_per_s as Json).p99,
+          "ms",
+          null,
+        ),
+      );
     }
   }
   if (refresh) {
@@ -161,6 +199,20 @@ function importRows(result: Json): BenchRow[] {
     reference: `${num(small.trades)}-trade day ${num(small.peak_rss_mb)} MB`,
     ratio: num(result.rss_ratio_large_to_small),
   }];
+}
+
+/** A figure measured over SASL_SSL (`--secure`): no goal, its ratio to the plaintext figure of the same run. */
+function secureRow(benchmark: string, figure: string, value: unknown, unit: string, ratio: unknown): BenchRow {
+  return {
+    benchmark,
+    figure: `SASL_SSL: ${figure}`,
+    value: num(value),
+    unit,
+    goal: "",
+    met: null,
+    reference: ratio === null ? "" : "secure ÷ plaintext",
+    ratio: ratio === null ? null : num(ratio),
+  };
 }
 
 /** A row for the Kafka client's own rate in the same run: no goal, our rate as a share of it. */

@@ -63,6 +63,19 @@ Deno.test("benchRows() adds the client's own ceiling when the producer benchmark
   });
 });
 
+Deno.test("benchRows() shows the --secure figures beside the plaintext ones, as a ratio without a goal", () => {
+  const secure = {
+    sustained_trades_per_s: 48000,
+    ratio_to_plaintext: 0.8,
+    latency_at_rate: { trades_per_s: 200, p50_ms: 4, p99_ms: 9 },
+  };
+  const rows = benchRows({ producer: { ...producer, secure } });
+  assert.deepEqual(rows.slice(-2).map((row) => [row.figure, row.value, row.goal, row.met, row.reference, row.ratio]), [
+    ["SASL_SSL: sustained trades/s", 48000, "", null, "secure ÷ plaintext", 0.8],
+    ["SASL_SSL: p99 trade time → ack at 200 trades/s", 9, "", null, "", null],
+  ]);
+});
+
 Deno.test("benchRows() gives the import's rate against its floor, and its memory on both days", () => {
   const archiveImport = {
     trades: 10000000,
