@@ -209,6 +209,8 @@ Deno.test("import flags: only the archive host and loopback, and writes only the
   await using server = loopbackServer();
   const port = server.addr.port;
   const name = `permissions-probe-${crypto.randomUUID()}`;
+  // On a fresh clone no earlier test has made these folders: a write that works needs its folder.
+  for (const dir of ["parquet", "archive"]) await Deno.mkdir(`${PROJECT_ROOT}/data/${dir}`, { recursive: true });
   try {
     await assertUnderTaskFlags("import", [
       [{ op: "fetch", url: "https://example.com/" }, "denied net"],
